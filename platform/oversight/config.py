@@ -1,0 +1,69 @@
+"""Settings: one pydantic-settings class, read from ``OVERSIGHT_*`` variables or a ``.env`` file.
+
+Build it once at the edge (CLI command, server start-up) and pass it down; modules never read
+``os.environ`` themselves.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path(".oversight")
+
+
+class Settings(BaseSettings):
+    """Everything Oversight can be told from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OVERSIGHT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(
+        default=DEFAULT_HOME,
+        description="Folder for embedded defaults: the SQLite database and development keys.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy-style URL; default a SQLite file under `home`.",
+    )
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+
+    ledger_origin: str = Field(
+        default="oversight.example/dev-ledger",
+        description="Origin line of signed checkpoints (a schema-less URL naming this ledger).",
+    )
+    signing_key_file: Path | None = Field(
+        default=None, description="Path of the Ed25519 private key (PEM, PKCS#8) that signs checkpoints."
+    )
+    signing_key: str | None = Field(
+        default=None, description="The Ed25519 private key itself (PEM), instead of a file."
+    )
+    retired_keys_file: Path | None = Field(
+        default=None,
+        description="File of verifier key strings, one a line, of keys that signed earlier checkpoints.",
+    )
+    seal_interval_seconds: float = Field(default=0.5, gt=0)
+    seal_batch_size: int = Field(default=5000, gt=0)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///<home>/oversight.db``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'oversight.db'}"
+
+    @property
+    def is_embedded_default(self) -> bool:
+        """True when nothing was configured and the SQLite file under ``home`` is used."""
+        return self.database_url is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]

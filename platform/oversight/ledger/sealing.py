@@ -1,0 +1,231 @@
+"""The sequencer: seals queued records into the hash chain and the Merkle tree.
+
+One batch is one transaction: take queued records in queue order, give each its ``seq`` and
+``prev``, compute its hash and exported line, extend the RFC 9162 tree (storing every
+completed perfect subtree), and sign a checkpoint for the new tree head. On PostgreSQL one
+sequencer at a time holds a transaction-scoped advisory lock; on SQLite the write lock taken
+at ``BEGIN IMMEDIATE`` does the same. ``UNIQUE(seq)`` and ``UNIQUE(prev)`` make a fork
+impossible even if two sequencers overlapped anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from oversight_audit import (
+    GENESIS_PREV,
+    Checkpoint,
+    CompactRange,
+    SignerKey,
+    finalize_record,
+    leaf_hash,
+    sign_checkpoint,
+)
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from oversight.db import utcnow
+from oversight.errors import LedgerBusy, LedgerCorrupted
+from oversight.ledger.keys import register_key
+from oversight.ledger.models import (
+    LedgerCheckpoint,
+    LedgerNode,
+    LedgerPayload,
+    LedgerQueueEntry,
+    LedgerRecord,
+)
+from oversight.logs import get_logger
+
+#: The advisory lock key that elects the sequencer on PostgreSQL ("OVRSEAL" in ASCII).
+SEQUENCER_LOCK = 0x4F565253454150
+_DELETE_CHUNK = 900  # SQLite binds at most 32,766 parameters; stay far below
+log = get_logger("ledger.sealing")
+
+
+@dataclass(frozen=True)
+class SealResult:
+    """What one batch did: records sealed, the tree size after it, the signed checkpoint."""
+
+    sealed: int
+    tree_size: int
+    checkpoint: str | None
+
+
+def stored_node_getter(session: Session) -> Callable[[int, int], bytes]:
+    """A ``get_node(level, index)`` reading perfect subtree hashes from ``ledger_node``."""
+
+    def get_node(level: int, index: int) -> bytes:
+        value = session.scalar(
+            select(LedgerNode.hash).where(LedgerNode.level == level, LedgerNode.index == index)
+        )
+        if value is None:
+            raise LedgerCorrupted(f"the stored Merkle tree lacks node ({level}, {index})")
+        return bytes(value)
+
+    return get_node
+
+
+def _take_sequencer_lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        got = session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                             {"key": SEQUENCER_LOCK})
+        if not got:
+            raise LedgerBusy("another sequencer is sealing the ledger; try again shortly")
+
+
+def _chain_head(session: Session) -> tuple[int, str]:
+    head = session.execute(
+        select(LedgerRecord.seq, LedgerRecord.hash).order_by(LedgerRecord.seq.desc()).limit(1)
+    ).first()
+    if head is None:
+        return 0, GENESIS_PREV
+    return int(head.seq) + 1, str(head.hash)
+
+
+def seal_pending_records(
+    session: Session, *, signer: SignerKey, origin: str, batch_size: int = 5000
+) -> SealResult:
+    """Seal up to ``batch_size`` queued records and sign a checkpoint, in the caller's transaction.
+
+    Raises ``LedgerBusy`` when another sequencer holds the lock (PostgreSQL).
+    """
+    _take_sequencer_lock(session)
+    size, prev = _chain_head(session)
+    batch = session.execute(
+        select(LedgerQueueEntry.id, LedgerQueueEntry.fields, LedgerQueueEntry.payload,
+               LedgerQueueEntry.payload_key)
+        .order_by(LedgerQueueEntry.id)
+        .limit(batch_size)
+    ).all()
+    if not batch:
+        return SealResult(sealed=0, tree_size=size, checkpoint=None)
+
+    tree = CompactRange.from_nodes(size, stored_node_getter(session))
+    records: list[dict[str, Any]] = []
+    payloads: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    for row in batch:
+        fields = json.loads(row.fields)
+        record, line = finalize_record(fields, seq=size, prev=prev)
+        subject = record["subject"]
+        actor = record["actor"]
+        records.append({
+            "seq": size,
+            "prev": prev,
+            "hash": record["hash"],
+            "time": _parse_time(record["time"]),
+            "action": record["action"],
+            "actor": actor["id"] if actor["type"] == "system" else f"{actor['iss']}|{actor['sub']}",
+            "thread_id": subject.get("thread"),
+            "approval_id": subject.get("approval"),
+            "line": line.decode(),
+        })
+        if row.payload is not None:
+            payloads.append({"seq": size, "payload": row.payload, "key": row.payload_key})
+        nodes.extend({"level": level, "index": index, "hash": value}
+                     for level, index, value in tree.append(leaf_hash(line)))
+        prev = record["hash"]
+        size += 1
+
+    session.execute(insert(LedgerRecord), records)
+    if payloads:
+        session.execute(insert(LedgerPayload), payloads)
+    session.execute(insert(LedgerNode), nodes)
+    ids = [row.id for row in batch]
+    for start in range(0, len(ids), _DELETE_CHUNK):
+        session.execute(delete(LedgerQueueEntry).where(
+            LedgerQueueEntry.id.in_(ids[start:start + _DELETE_CHUNK])))
+
+    root = tree.root()
+    note = sign_checkpoint(Checkpoint(origin=origin, size=size, root=root, chain_head=prev),
+                           [signer])
+    register_key(session, signer)
+    session.add(LedgerCheckpoint(tree_size=size, root=root.hex(), chain_head=prev, note=note,
+                                 key_id=signer.verifier_key().key_id.hex(),
+                                 created_at=utcnow()))
+    session.flush()
+    return SealResult(sealed=len(batch), tree_size=size, checkpoint=note)
+
+
+def _parse_time(value: str) -> dt.datetime:
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+def seal_all(
+    factory: sessionmaker[Session], *, signer: SignerKey, origin: str, batch_size: int = 5000
+) -> int:
+    """Seal until the queue is empty (one transaction per batch); returns records sealed."""
+    total = 0
+    while True:
+        with factory() as session, session.begin():
+            result = seal_pending_records(session, signer=signer, origin=origin,
+                                          batch_size=batch_size)
+        total += result.sealed
+        if result.sealed < batch_size:
+            return total
+
+
+class Sequencer:
+    """Seals in the background every ``interval`` seconds (a daemon thread)."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        signer: SignerKey,
+        origin: str,
+        interval: float = 0.5,
+        batch_size: int = 5000,
+    ) -> None:
+        self._factory = factory
+        self._signer = signer
+        self._origin = origin
+        self._interval = interval
+        self._batch_size = batch_size
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        """Start the background thread."""
+        self._thread = threading.Thread(target=self._run, name="oversight-sequencer", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Seal now rather than at the next interval."""
+        self._wake.set()
+
+    def stop(self, *, final_seal: bool = True) -> None:
+        """Stop the thread; by default seal what is left first."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if final_seal:
+            seal_all(self._factory, signer=self._signer, origin=self._origin,
+                     batch_size=self._batch_size)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                sealed = seal_all(self._factory, signer=self._signer, origin=self._origin,
+                                  batch_size=self._batch_size)
+                self.last_error = None
+                if sealed:
+                    log.debug("ledger.sealed", records=sealed,
+                              seconds=round(time.monotonic() - started, 4))
+            except LedgerBusy:
+                pass  # another replica is the sequencer right now
+            except Exception as exc:  # keep sealing after a transient database error
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.error("ledger.seal_failed", error=self.last_error)
+            self._wake.wait(self._interval)
+            self._wake.clear()

@@ -1,0 +1,161 @@
+"""Appending to the ledger inside the caller's transaction, and reading it back.
+
+``append_record`` inserts into the unsealed queue with the caller's session, so a domain
+change and its record commit or roll back together. The sequencer (``sealing``) later gives
+each queued record its ``seq``, ``prev`` and ``hash``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from oversight_audit import canonical_json, new_payload_key, payload_digest
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from oversight.db import utcnow
+from oversight.errors import LedgerError, RecordNotFound
+from oversight.ledger.actors import Actor
+from oversight.ledger.models import LedgerCheckpoint, LedgerPayload, LedgerQueueEntry, LedgerRecord
+
+ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+def format_time(moment: dt.datetime) -> str:
+    """RFC 3339 UTC with microseconds and ``Z``, as records carry it."""
+    if moment.tzinfo is None:
+        raise ValueError("a ledger time must be timezone-aware")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def append_record(
+    session: Session,
+    *,
+    action: str,
+    actor: Actor,
+    subject: Mapping[str, str | None] | None = None,
+    data: Mapping[str, Any] | None = None,
+    payload: Any = None,
+    policy: str | None = None,
+    time: dt.datetime | None = None,
+) -> int:
+    """Queue a record in the caller's transaction; returns its queue id (not its ``seq``).
+
+    ``payload`` (which may hold personal data) is stored beside the chain; the record
+    commits to it with a keyed digest, so it can be erased later while the chain verifies.
+    ``data`` holds small, non-personal facts and goes into the record itself.
+    """
+    if not ACTION_PATTERN.match(action):
+        raise LedgerError(f"ledger action {action!r} is not a dotted lowercase verb")
+    moment = time or utcnow()
+    payload_json: str | None = None
+    key: bytes | None = None
+    digest: str | None = None
+    if payload is not None:
+        key = new_payload_key()
+        digest = payload_digest(key, payload)
+        payload_json = canonical_json(payload).decode()
+    fields = {
+        "time": format_time(moment),
+        "actor": actor.to_record(),
+        "action": action,
+        "subject": dict(subject or {}),
+        "payload_digest": digest,
+        "policy": policy,
+        "data": dict(data or {}),
+    }
+    result = session.execute(
+        insert(LedgerQueueEntry)
+        .values(
+            enqueued_at=moment,
+            fields=canonical_json(fields).decode(),
+            payload=payload_json,
+            payload_key=key,
+        )
+        .returning(LedgerQueueEntry.id)
+    )
+    return int(result.scalar_one())
+
+
+def pending_count(session: Session) -> int:
+    """How many appended records wait for the sequencer."""
+    return int(session.scalar(select(func.count()).select_from(LedgerQueueEntry)) or 0)
+
+
+def tree_size(session: Session) -> int:
+    """How many records are sealed into the chain."""
+    last = session.scalar(select(func.max(LedgerRecord.seq)))
+    return 0 if last is None else int(last) + 1
+
+
+def get_record(session: Session, *, seq: int) -> LedgerRecord:
+    """One sealed record, or ``RecordNotFound``."""
+    record = session.get(LedgerRecord, seq)
+    if record is None:
+        raise RecordNotFound(f"no sealed ledger record with seq {seq}", seq=seq)
+    return record
+
+
+def record_dict(record: LedgerRecord) -> dict[str, Any]:
+    """A stored record parsed back into its JSON members."""
+    value: dict[str, Any] = json.loads(record.line)
+    return value
+
+
+def iter_records(
+    session: Session,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    chunk: int = 2000,
+) -> Iterator[LedgerRecord]:
+    """Sealed records with ``start <= seq < stop`` in ``seq`` order, fetched in chunks."""
+    next_seq = start
+    while True:
+        query = select(LedgerRecord).where(LedgerRecord.seq >= next_seq)
+        if stop is not None:
+            query = query.where(LedgerRecord.seq < stop)
+        rows = session.scalars(query.order_by(LedgerRecord.seq).limit(chunk)).all()
+        if not rows:
+            return
+        yield from rows
+        next_seq = rows[-1].seq + 1
+        session.expunge_all()
+
+
+def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
+    """The newest signed checkpoint, if any."""
+    return session.scalars(
+        select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)
+    ).first()
+
+
+def get_payload(session: Session, *, seq: int) -> LedgerPayload | None:
+    """The stored payload row of a record (None when the record had no payload)."""
+    return session.get(LedgerPayload, seq)
+
+
+def erase_payload(session: Session, *, seq: int, reason: str, actor: Actor) -> int:
+    """Erase a sealed record's payload and key (GDPR Art. 17); the erasure is itself a record.
+
+    The chain still verifies: the record commits to a keyed digest, and without the key the
+    digest says nothing about the erased payload. Returns the erasure record's queue id.
+    """
+    if not reason.strip():
+        raise LedgerError("an erasure needs a reason")
+    get_record(session, seq=seq)
+    row = session.get(LedgerPayload, seq, with_for_update=True)
+    if row is None:
+        raise LedgerError(f"record {seq} has no payload to erase")
+    if row.erased_at is not None:
+        raise LedgerError(f"the payload of record {seq} was already erased at {row.erased_at}")
+    row.payload = None
+    row.key = None
+    row.erased_at = utcnow()
+    session.flush()
+    return append_record(session, action="payload.erased", actor=actor,
+                         subject={"record": str(seq)}, data={"erased_seq": seq, "reason": reason})

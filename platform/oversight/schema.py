@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from oversight.db import Base
+from oversight.approvals import models as approval_models
+from oversight.gateway import models as gateway_models
 from oversight.ledger import models as ledger_models
 
 metadata = Base.metadata
 
-__all__ = ["ledger_models", "metadata"]
+__all__ = ["approval_models", "gateway_models", "ledger_models", "metadata"]

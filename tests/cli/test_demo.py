@@ -30,7 +30,7 @@ def test_non_interactive_demo_ends_verified(tmp_path):
     assert (tmp_path / ".oversight" / "oversight.db").is_file()
     assert "ledger.dev_key_generated" in result.stderr  # the development key is announced
     report = verify_bundle(_bundle(tmp_path), keys=None)
-    assert report.records == 8
+    assert report.record_count == 8
 
 
 def test_interactive_demo_takes_the_persons_decision(tmp_path):

@@ -57,7 +57,7 @@ def test_export_verify_receipt_and_erase(env, database_url, tmp_path):
     exported = run(["audit", "export", "--out", str(out)], env)
     assert exported.returncode == 0, exported.stderr
     report = verify_bundle(out, keys=None)
-    assert report.records >= 12
+    assert report.record_count >= 12
     offline = subprocess.run([sys.executable, "-m", "oversight_audit", "verify", str(out)],
                              capture_output=True, text=True, check=False)
     assert offline.returncode == 0, offline.stdout + offline.stderr

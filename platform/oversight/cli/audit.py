@@ -86,7 +86,7 @@ def verify() -> None:
             report = verify_bundle(Path(tmp) / "bundle", keys=None)
         except VerificationError as exc:
             raise fail(f"the ledger does NOT verify: {exc}", code=1) from exc
-    typer.echo(f"ledger intact: {report.records} records, seq {result.first_seq}.."
+    typer.echo(f"ledger intact: {report.record_count} records, seq {result.first_seq}.."
                f"{result.last_seq}, checkpoint at tree size {result.checkpoint_size}")
 
 

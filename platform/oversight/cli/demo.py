@@ -87,7 +87,7 @@ def demo(
     typer.echo(f"\n5. Sealed: the ledger holds {size} records under a signed checkpoint.")
     typer.echo(f"   Exported records {result.first_seq}..{result.last_seq} to {out}")
     report = verify_bundle(out, keys=[signer.verifier_key()])
-    typer.echo(f"   Offline verification: intact ({report.records} records checked).")
+    typer.echo(f"   Offline verification: intact ({report.record_count} records checked).")
     verified = verify_receipt(receipt, [signer.verifier_key()])
     typer.echo(f"   Receipt for record {verified.seq} ({verified.action}) verifies on its own.")
     typer.echo(f"\nVerify it yourself:  python -m oversight_audit verify {out}")

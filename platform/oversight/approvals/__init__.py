@@ -1,0 +1,1 @@
+"""Approval requests, decisions and quorum: the state machine a decision goes through."""

@@ -1,0 +1,376 @@
+"""Approval requests and decisions: opening, viewing, deciding, closing.
+
+Every transition and its ledger record happen in the caller's transaction (services flush,
+the edge commits). Rows are locked ``FOR UPDATE`` before a decision, so two approvers
+deciding at the same instant in two processes are serialised and exactly one can make the
+request final.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oversight_audit import canonical_json
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from oversight.approvals import rules
+from oversight.approvals.exceptions import (
+    ApprovalNotFound,
+    DecisionInvalid,
+    DecisionRefused,
+    StaleView,
+)
+from oversight.approvals.models import PENDING, ApprovalDecision, ApprovalRequest, ApprovalView
+from oversight.auth.identity import Principal
+from oversight.ledger import service as ledger
+from oversight.ledger.actors import Actor, SystemActor
+from oversight.policy.outcomes import PolicyOutcome, Requirement
+
+DECISION_KINDS = ("approve", "reject", "edit", "respond")
+APPROVING = ("approve", "edit")
+_STATUS_OF_KIND = {"require": PENDING, "auto_approve": "auto_approved", "deny": "denied"}
+
+
+def payload_fingerprint(payload: Any) -> str:
+    """``sha256:<hex>`` of the payload's canonical JSON: the version an approver is shown."""
+    return "sha256:" + hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+@dataclass(frozen=True)
+class RequestDraft:
+    """One approval request an interrupt asks for (adapters make these)."""
+
+    interrupt_id: str
+    node: str
+    action: str
+    shape: str
+    payload: Any
+    summary: str | None = None
+    part: int = 0
+    parts: int = 1
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """What a decision did: the request after it, and whether the interrupt is now final."""
+
+    request: ApprovalRequest
+    decision: ApprovalDecision
+    became_final: bool
+    interrupt_final: bool
+    replayed: bool = False
+
+
+def subject_of(request: ApprovalRequest) -> dict[str, str | None]:
+    """The ledger ``subject`` of records about ``request``."""
+    return {"graph": request.graph, "thread": request.thread_id,
+            "interrupt": request.interrupt_id, "approval": request.id}
+
+
+def requirement_of(request: ApprovalRequest) -> Requirement | None:
+    """The rule's requirement stored with the request (None for policy decisions)."""
+    data = json.loads(request.requirement)
+    return Requirement.model_validate(data) if data else None
+
+
+def open_request(
+    session: Session,
+    *,
+    thread_id: str,
+    graph: str,
+    draft: RequestDraft,
+    outcome: PolicyOutcome,
+    requester: Principal | None,
+    now: dt.datetime,
+) -> ApprovalRequest:
+    """Create the request the policy outcome calls for, with its ledger records."""
+    requirement = outcome.requirement
+    if requirement is not None and draft.allowed is not None:
+        allowed = tuple(d for d in requirement.decisions if d in draft.allowed) or ("reject",)
+        requirement = requirement.model_copy(update={"decisions": allowed})
+    digest = payload_fingerprint(draft.payload)
+    request = ApprovalRequest(
+        id=str(uuid.uuid4()), thread_id=thread_id, interrupt_id=draft.interrupt_id,
+        part=draft.part, parts=draft.parts, graph=graph, node=draft.node, action=draft.action,
+        shape=draft.shape, summary=draft.summary,
+        payload=canonical_json(draft.payload).decode(), payload_digest=digest,
+        original_digest=digest, status=_STATUS_OF_KIND[outcome.kind],
+        outcome={"auto_approve": "approve", "deny": "reject"}.get(outcome.kind),
+        reason=outcome.reason, policy_version=outcome.policy_version, rule_id=outcome.rule_id,
+        requirement=json.dumps(requirement.model_dump(mode="json") if requirement else {}),
+        requester_issuer=requester.issuer if requester else None,
+        requester_subject=requester.subject if requester else None,
+        created_at=now,
+        deadline_at=now + requirement.deadline if requirement else None,
+        decided_at=None if outcome.kind == "require" else now,
+    )
+    session.add(request)
+    session.flush()
+    subject = subject_of(request)
+    ledger.append_record(
+        session, action="policy.evaluated", actor=SystemActor("policy"), subject=subject,
+        policy=outcome.policy_version, time=now,
+        data={"rule": outcome.rule_id, "outcome": outcome.kind, "action": draft.action,
+              "reason": outcome.reason},
+    )
+    if requirement is not None:
+        ledger.append_record(
+            session, action="approval.requested", actor=SystemActor("gateway"),
+            subject=subject, policy=outcome.policy_version, time=now, payload=draft.payload,
+            data={"approvers": rules.describe_groups(requirement.approvers),
+                  "decisions": list(requirement.decisions),
+                  "deadline": request.deadline_at.isoformat() if request.deadline_at else None,
+                  "step_up": requirement.step_up is not None},
+        )
+    return request
+
+
+def get_request(session: Session, *, request_id: str, for_update: bool = False) -> ApprovalRequest:
+    """One request, or ``ApprovalNotFound``."""
+    query = select(ApprovalRequest).where(ApprovalRequest.id == request_id)
+    if for_update:
+        query = query.with_for_update()
+    request = session.scalars(query).first()
+    if request is None:
+        raise ApprovalNotFound(f"no approval request {request_id}", approval=request_id)
+    return request
+
+
+def siblings(session: Session, request: ApprovalRequest, *, for_update: bool = False
+             ) -> list[ApprovalRequest]:
+    """Every part of the same interrupt, ``part`` order (the request itself included)."""
+    query = (select(ApprovalRequest)
+             .where(ApprovalRequest.thread_id == request.thread_id,
+                    ApprovalRequest.interrupt_id == request.interrupt_id)
+             .order_by(ApprovalRequest.part))
+    if for_update:
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
+def decisions_of(session: Session, request: ApprovalRequest) -> list[ApprovalDecision]:
+    """Decisions on ``request`` in the order they were taken."""
+    return list(session.scalars(select(ApprovalDecision)
+                                .where(ApprovalDecision.request_id == request.id)
+                                .order_by(ApprovalDecision.created_at, ApprovalDecision.id)))
+
+
+def record_view(session: Session, *, request: ApprovalRequest, principal: Principal,
+                now: dt.datetime) -> None:
+    """Record that ``principal`` was shown the request's current payload."""
+    exists = session.scalar(select(ApprovalView.id).where(
+        ApprovalView.request_id == request.id, ApprovalView.viewer_issuer == principal.issuer,
+        ApprovalView.viewer_subject == principal.subject,
+        ApprovalView.payload_digest == request.payload_digest))
+    if exists is None:
+        session.add(ApprovalView(request_id=request.id, viewer_issuer=principal.issuer,
+                                 viewer_subject=principal.subject,
+                                 payload_digest=request.payload_digest, viewed_at=now))
+    ledger.append_record(session, action="approval.viewed", actor=principal.to_actor(),
+                         subject=subject_of(request), policy=request.policy_version, time=now,
+                         payload=json.loads(request.payload))
+    session.flush()
+
+
+def _principal_of(decision: ApprovalDecision) -> Principal:
+    return Principal(issuer=decision.decider_issuer, subject=decision.decider_subject,
+                     roles=frozenset(decision.decider_roles.split()))
+
+
+def _check(session: Session, request: ApprovalRequest, requirement: Requirement | None,
+           principal: Principal, kind: str, payload_digest: str, comment: str | None,
+           now: dt.datetime) -> Requirement:
+    if request.status != PENDING:
+        raise StaleView(f"this request is already {request.status}; nothing was recorded",
+                        code="not_pending", status_now=request.status)
+    if payload_digest != request.payload_digest:
+        raise StaleView("the payload changed since it was shown to you; reload it and decide "
+                        "again", code="digest_mismatch", payload_digest=request.payload_digest)
+    if requirement is None:
+        raise DecisionInvalid("this request was decided by policy", code="not_pending")
+    if kind not in DECISION_KINDS:
+        raise DecisionInvalid(f"{kind!r} is not a decision; expected one of "
+                              f"{list(DECISION_KINDS)}", code="unknown_decision", pointer="/decision")
+    if kind not in requirement.decisions:
+        raise DecisionInvalid(f"this rule allows {list(requirement.decisions)}, not {kind!r}",
+                              code="decision_not_allowed", pointer="/decision")
+    if principal.same_person(request.requester_issuer, request.requester_subject):
+        raise DecisionRefused("you raised this request; separation of duties forbids "
+                              "deciding it yourself", code="self_approval")
+    if not any(rules.qualifies(group, principal) for group in requirement.approvers):
+        raise DecisionRefused(f"this request needs {rules.describe_groups(requirement.approvers)}"
+                              "; you are not among them", code="not_eligible")
+    for earlier in decisions_of(session, request):
+        if (principal.same_person(earlier.decider_issuer, earlier.decider_subject)
+                and earlier.payload_digest == request.payload_digest):
+            raise DecisionRefused("you already decided this request; approvers must be "
+                                  "distinct people", code="already_decided")
+    if requirement.exclude_earlier_approvers and _approved_earlier_step(session, request, principal):
+        raise DecisionRefused("you approved an earlier step of this thread; this rule needs "
+                              "someone else", code="earlier_approver")
+    rules.check_step_up(requirement.step_up, principal, now)
+    if requirement.min_review_seconds:
+        _check_review_time(session, request, principal, requirement.min_review_seconds, now)
+    if kind == "reject" and not (comment and comment.strip()):
+        raise DecisionInvalid("a rejection needs a reason (/comment)", code="reason_missing",
+                              pointer="/comment")
+    return requirement
+
+
+def _approved_earlier_step(session: Session, request: ApprovalRequest,
+                           principal: Principal) -> bool:
+    found = session.scalar(
+        select(ApprovalDecision.id)
+        .join(ApprovalRequest, ApprovalRequest.id == ApprovalDecision.request_id)
+        .where(ApprovalRequest.thread_id == request.thread_id,
+               ApprovalRequest.id != request.id,
+               ApprovalDecision.decider_issuer == principal.issuer,
+               ApprovalDecision.decider_subject == principal.subject,
+               ApprovalDecision.outcome.in_(APPROVING))
+        .limit(1))
+    return found is not None
+
+
+def _check_review_time(session: Session, request: ApprovalRequest, principal: Principal,
+                       minimum: int, now: dt.datetime) -> None:
+    viewed = session.scalar(select(ApprovalView.viewed_at).where(
+        ApprovalView.request_id == request.id, ApprovalView.viewer_issuer == principal.issuer,
+        ApprovalView.viewer_subject == principal.subject,
+        ApprovalView.payload_digest == request.payload_digest))
+    if viewed is None:
+        raise DecisionRefused("open the request and read it before deciding: this rule needs "
+                              f"at least {minimum} s of review", code="not_viewed")
+    spent = (now - viewed).total_seconds()
+    if spent < minimum:
+        raise DecisionRefused(f"decided {spent:.0f} s after opening; this rule asks for at least "
+                              f"{minimum} s of review to guard against rubber-stamping",
+                              code="too_fast", wait_seconds=int(minimum - spent) + 1)
+
+
+def decide(
+    session: Session,
+    *,
+    request_id: str,
+    principal: Principal,
+    kind: str,
+    payload_digest: str,
+    edits: Mapping[str, Any] | None = None,
+    response: str | None = None,
+    comment: str | None = None,
+    idempotency_key: str | None = None,
+    now: dt.datetime,
+) -> DecisionResult:
+    """Take ``principal``'s decision, or raise ``DecisionRefused`` (nothing recorded then)."""
+    if idempotency_key:
+        earlier = session.scalars(select(ApprovalDecision).where(
+            ApprovalDecision.idempotency_key == idempotency_key)).first()
+        if earlier is not None:
+            if earlier.request_id != request_id or not principal.same_person(
+                    earlier.decider_issuer, earlier.decider_subject):
+                raise DecisionInvalid("this Idempotency-Key was used for another decision",
+                                      code="idempotency_key_reused")
+            request = get_request(session, request_id=request_id)
+            return DecisionResult(request=request, decision=earlier, became_final=False,
+                                  interrupt_final=False, replayed=True)
+    request = get_request(session, request_id=request_id, for_update=True)
+    parts = siblings(session, request, for_update=True) if request.parts > 1 else [request]
+    requirement = _check(session, request, requirement_of(request), principal, kind,
+                         payload_digest, comment, now)
+    shown = json.loads(request.payload)
+    edit = rules.apply_edits(requirement, shown, edits) if kind == "edit" else None
+    if kind == "respond" and not (response and response.strip()):
+        raise DecisionInvalid("a response needs text (/response)", code="response_missing",
+                              pointer="/response")
+    decision = ApprovalDecision(
+        id=str(uuid.uuid4()), request_id=request.id, decider_issuer=principal.issuer,
+        decider_subject=principal.subject, decider_name=principal.name,
+        decider_roles=" ".join(sorted(principal.roles)), outcome=kind,
+        edits=json.dumps(edit.fields) if edit else None, response=response, comment=comment,
+        payload_digest=request.payload_digest, acr=principal.acr,
+        amr=" ".join(sorted(principal.amr)) or None, idempotency_key=idempotency_key,
+        created_at=now)
+    session.add(decision)
+    if edit is not None:
+        request.payload = canonical_json(edit.payload).decode()
+        request.payload_digest = payload_fingerprint(edit.payload)
+        decision.payload_digest = request.payload_digest  # an edit approves what it produced
+    session.flush()
+    final = _settle(session, request, requirement, kind, response, comment, now)
+    ledger.append_record(
+        session, action="decision.recorded", actor=principal.to_actor(),
+        subject=subject_of(request), policy=request.policy_version, time=now,
+        payload={"shown": shown, "edits": edit.fields if edit else None, "comment": comment,
+                 "response": response},
+        data={"decision": kind, "final": final, "status": request.status},
+    )
+    interrupt_final = final and all(p.status != PENDING for p in parts)
+    return DecisionResult(request=request, decision=decision, became_final=final,
+                          interrupt_final=interrupt_final)
+
+
+def _settle(session: Session, request: ApprovalRequest, requirement: Requirement, kind: str,
+            response: str | None, comment: str | None, now: dt.datetime) -> bool:
+    if kind == "reject":
+        request.status, request.outcome, request.reason = "rejected", "reject", comment
+    elif kind == "respond":
+        request.status, request.outcome, request.response = "responded", "respond", response
+    else:
+        approvers = [_principal_of(d) for d in decisions_of(session, request)
+                     if d.outcome in APPROVING and d.payload_digest == request.payload_digest]
+        if not rules.fills_quorum(requirement.approvers, approvers):
+            return False
+        request.status = "approved"
+        request.outcome = "edit" if request.payload_digest != request.original_digest else "approve"
+    request.decided_at = now
+    session.flush()
+    return True
+
+
+def record_refusal(session: Session, *, request_id: str, principal: Principal, kind: str,
+                   error: DecisionRefused, now: dt.datetime) -> None:
+    """Record a refused attempt to decide: who, what, why."""
+    request = session.get(ApprovalRequest, request_id)
+    subject = subject_of(request) if request else {"approval": request_id}
+    ledger.append_record(session, action="decision.refused", actor=principal.to_actor(),
+                         subject=subject, policy=request.policy_version if request else None,
+                         time=now, data={"decision": kind, "code": error.code,
+                                         "reason": error.detail})
+
+
+def close_requests(session: Session, requests: Sequence[ApprovalRequest], *, status: str,
+                   action: str, actor: Actor, reason: str, now: dt.datetime) -> None:
+    """Close requests (expired, cancelled, closed, resumed) with one ledger record each."""
+    for request in requests:
+        request.status = status
+        request.closed_at = now
+        if reason and request.reason is None:
+            request.reason = reason
+        ledger.append_record(session, action=action, actor=actor, subject=subject_of(request),
+                             policy=request.policy_version, time=now, data={"reason": reason})
+    session.flush()
+
+
+def approvers_of(session: Session, request: ApprovalRequest) -> list[dict[str, Any]]:
+    """Who made the request final (for the resume value), in decision order."""
+    return [{"issuer": d.decider_issuer, "subject": d.decider_subject, "name": d.decider_name,
+             "decision": d.outcome}
+            for d in decisions_of(session, request)
+            if d.outcome in APPROVING and d.payload_digest == request.payload_digest
+            or d.outcome in ("reject", "respond")]
+
+
+def edits_of(session: Session, request: ApprovalRequest) -> dict[str, Any]:
+    """Every edit applied to the request, later edits over earlier ones."""
+    merged: dict[str, Any] = {}
+    for decision in decisions_of(session, request):
+        if decision.edits:
+            merged.update(json.loads(decision.edits))
+    return merged

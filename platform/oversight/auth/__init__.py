@@ -1,0 +1,1 @@
+"""Who is acting: identities from OpenID Connect, roles, and how they signed in."""

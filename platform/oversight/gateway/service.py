@@ -1,0 +1,405 @@
+"""The gateway: runs registered graphs, registers every interrupt, resumes exactly once.
+
+Database work runs in worker threads (``asyncio.to_thread``), each call one transaction that
+never spans a graph step, so our connection and the checkpointer's never wait on each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command, StateSnapshot
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from oversight.approvals import service as approvals
+from oversight.approvals.exceptions import DecisionRefused
+from oversight.approvals.models import PENDING, ApprovalRequest
+from oversight.auth.identity import Principal
+from oversight.db import utcnow
+from oversight.gateway import adapters, jobs
+from oversight.gateway.exceptions import ThreadClosed, ThreadNotFound, ThreadWaiting
+from oversight.gateway.models import Thread
+from oversight.gateway.payloads import check_json_safe
+from oversight.gateway.registry import GraphRegistration, GraphRegistry
+from oversight.gateway.request import clear_marks, raised_nodes
+from oversight.ledger import service as ledger
+from oversight.ledger.actors import SystemActor
+from oversight.logs import get_logger
+from oversight.policy.outcomes import PolicyEvent, PolicyOutcome, Requester
+
+T = TypeVar("T")
+PolicyEvaluator = Callable[[PolicyEvent], PolicyOutcome]
+GATEWAY = SystemActor("gateway")
+RUNNER = SystemActor("runner")
+log = get_logger("gateway")
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    """A thread as callers see it: status, pending requests, the graph's latest values."""
+
+    id: str
+    graph: str
+    status: str
+    pending: list[ApprovalRequest] = field(default_factory=list)
+    values: Any = None
+    error: str | None = None
+
+
+class Gateway:
+    """Runs graphs and resumes them; one per process, shared by the API, CLI and runners."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        checkpointer: BaseCheckpointSaver[str],
+        evaluate: PolicyEvaluator,
+        registry: GraphRegistry | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        runner_id: str | None = None,
+        lease: dt.timedelta = dt.timedelta(minutes=5),
+    ) -> None:
+        self.sessions = sessions
+        self.checkpointer = checkpointer
+        self.evaluate = evaluate
+        self.registry = registry or GraphRegistry()
+        self.clock = clock
+        self.runner_id = runner_id or f"runner-{uuid.uuid4().hex[:8]}"
+        self.lease = lease
+
+    # ---- plumbing ---------------------------------------------------------------------
+
+    async def _tx(self, work: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with self.sessions() as session, session.begin():
+                return work(session)
+        return await asyncio.to_thread(run)
+
+    def register(self, name: str, target: Any, **options: Any) -> None:
+        """Register a graph by name (see ``GraphRegistration`` for the options)."""
+        self.registry.register(GraphRegistration(name=name, target=target, **options))
+
+    @staticmethod
+    def _config(thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}}
+
+    # ---- starting and continuing runs ---------------------------------------------------
+
+    async def start(self, graph: str, input: Any, *, requester: Principal | None) -> ThreadView:
+        """Create a thread (its id is ours), run it until it ends or waits on people."""
+        self.registry.get(graph)
+        check_json_safe(input, where="input")
+        thread_id = str(uuid.uuid4())
+        now = self.clock()
+
+        def create(session: Session) -> None:
+            session.add(Thread(
+                id=thread_id, graph=graph, status="running", created_at=now, updated_at=now,
+                requester_issuer=requester.issuer if requester else None,
+                requester_subject=requester.subject if requester else None,
+                requester=json.dumps(_principal_json(requester)) if requester else None))
+            session.flush()
+            ledger.append_record(session, action="run.started",
+                                 actor=requester.to_actor() if requester else GATEWAY,
+                                 subject={"graph": graph, "thread": thread_id}, time=now,
+                                 payload={"input": input})
+
+        await self._tx(create)
+        await self._advance(thread_id, input)
+        await self.run_jobs(thread_id=thread_id)
+        return await self.thread(thread_id)
+
+    async def send(self, thread_id: str, input: Any, *, requester: Principal | None) -> ThreadView:
+        """Send new input to a thread; refused while it waits on a decision."""
+        check_json_safe(input, where="input")
+
+        def check(session: Session) -> None:
+            thread = _thread(session, thread_id, for_update=True)
+            if thread.status in ("waiting", "running") or _pending(session, thread_id) or \
+                    jobs.has_open_jobs(session, thread_id):
+                raise ThreadWaiting(
+                    f"thread {thread_id} waits on a decision; new input would drop the pending "
+                    "interrupt, so it is refused", thread=thread_id)
+            if thread.status in ("failed", "cancelled", "expired", "rejected"):
+                raise ThreadClosed(f"thread {thread_id} is {thread.status}", thread=thread_id)
+            thread.status, thread.updated_at = "running", self.clock()
+            ledger.append_record(session, action="run.input",
+                                 actor=requester.to_actor() if requester else GATEWAY,
+                                 subject={"graph": thread.graph, "thread": thread_id},
+                                 time=self.clock(), payload={"input": input})
+
+        await self._tx(check)
+        await self._advance(thread_id, input)
+        await self.run_jobs(thread_id=thread_id)
+        return await self.thread(thread_id)
+
+    async def _advance(self, thread_id: str, command: Any, job_id: int | None = None) -> None:
+        """Run the thread's graph one leg, then register what it is waiting on."""
+        graph_name = await self._tx(lambda s: _thread(s, thread_id).graph)
+        graph = self.registry.compiled(graph_name, self.checkpointer)
+        config = self._config(thread_id)
+        swallowed: str | None = None
+        error: str | None = None
+        try:
+            async for chunk in graph.astream(command, config, stream_mode="updates"):
+                swallowed = next((n for n in chunk if not n.startswith("__")
+                                  and n in raised_nodes(thread_id)), None)
+                if swallowed:
+                    break
+        except Exception as exc:  # a node failed: the thread fails, recorded
+            error = f"{type(exc).__name__}: {exc}"
+        state = await graph.aget_state(config)
+        await self._tx(lambda s: self._register(s, thread_id, graph_name, state,
+                                                swallowed=swallowed, error=error, job_id=job_id))
+
+    def _register(self, session: Session, thread_id: str, graph_name: str, state: StateSnapshot,
+                  *, swallowed: str | None, error: str | None, job_id: int | None) -> None:
+        now = self.clock()
+        thread = _thread(session, thread_id, for_update=True)
+        subject = {"graph": graph_name, "thread": thread_id}
+        if job_id is not None:
+            job = jobs.finish_applied(session, job_id=job_id, now=now)
+            approvals.close_requests(session, _requests_of(session, thread_id, job.interrupt_id),
+                                     status="resumed", action="resume.applied", actor=RUNNER,
+                                     reason="resumed", now=now)
+        if swallowed or error:
+            clear_marks(thread_id)
+            thread.status, thread.error, thread.updated_at = "failed", swallowed and (
+                f"node {swallowed!r} caught the interrupt its approval request raised "
+                "(GraphInterrupt is an Exception: let it propagate)") or error, now
+            ledger.append_record(session, action="interrupt.swallowed" if swallowed else "run.failed",
+                                 actor=GATEWAY, subject=subject, time=now,
+                                 data={"node": swallowed, "error": thread.error})
+            approvals.close_requests(session, _pending(session, thread_id), status="cancelled",
+                                     action="request.cancelled", actor=GATEWAY,
+                                     reason="the run failed", now=now)
+            log.warning("gateway.run_failed", thread=thread_id, node=swallowed,
+                        swallowed=bool(swallowed))
+            return
+        drafts = _drafts_of(state)
+        known = set(session.scalars(select(ApprovalRequest.interrupt_id).where(
+            ApprovalRequest.thread_id == thread_id)))
+        live = {draft.interrupt_id for draft in drafts}
+        stale = [r for r in _pending(session, thread_id) if r.interrupt_id not in live]
+        approvals.close_requests(session, stale, status="closed", action="request.closed",
+                                 actor=GATEWAY, reason="its interrupt is no longer pending",
+                                 now=now)
+        requester = _requester(thread)
+        by_interrupt: dict[str, list[approvals.RequestDraft]] = {}
+        for draft in drafts:
+            if draft.interrupt_id not in known:
+                by_interrupt.setdefault(draft.interrupt_id, []).append(draft)
+        for interrupt_id, parts in by_interrupt.items():
+            ledger.append_record(session, action="interrupt.raised", actor=GATEWAY,
+                                 subject={**subject, "interrupt": interrupt_id}, time=now,
+                                 payload=[d.payload for d in parts],
+                                 data={"node": parts[0].node, "shape": parts[0].shape,
+                                       "actions": [d.action for d in parts]})
+            requests = [approvals.open_request(
+                session, thread_id=thread_id, graph=graph_name, draft=draft,
+                outcome=self.evaluate(PolicyEvent(
+                    graph=graph_name, node=draft.node, action=draft.action,
+                    payload=draft.payload, requester=requester, time=now)),
+                requester=_principal_from(thread), now=now) for draft in parts]
+            if all(r.status != PENDING for r in requests):
+                self.enqueue_resume(session, requests, now=now)
+        clear_marks(thread_id, {d.node for d in drafts})
+        waiting = bool(_pending(session, thread_id))
+        if waiting:
+            thread.status = "waiting"
+        elif jobs.has_open_jobs(session, thread_id):
+            thread.status = "running"
+        elif not state.next and thread.status != "completed":
+            thread.status = "completed"
+            ledger.append_record(session, action="run.completed", actor=GATEWAY,
+                                 subject=subject, time=now)
+        thread.updated_at = now
+
+    def enqueue_resume(self, session: Session, requests: list[ApprovalRequest], *,
+                       now: dt.datetime) -> None:
+        """Queue the one resume of an interrupt whose parts are all final."""
+        first = requests[0]
+        registration = self.registry.get(first.graph)
+        parts = [adapters.FinalPart(
+            outcome=r.outcome or "reject", payload=json.loads(r.payload),
+            edits=approvals.edits_of(session, r), response=r.response, reason=r.reason,
+            approvers=approvals.approvers_of(session, r), rule_id=r.rule_id,
+            policy_version=r.policy_version,
+            decided_at=r.decided_at.isoformat() if r.decided_at else None) for r in requests]
+        value = adapters.resume_value(first.shape, [r.action for r in requests], parts,
+                                      registration.template_for(first.node))
+        if first.shape == "breakpoint":
+            value = {"breakpoint": parts[0].outcome}
+        jobs.enqueue(session, thread_id=first.thread_id, interrupt_id=first.interrupt_id,
+                     value=value, now=now)
+
+    # ---- deciding -------------------------------------------------------------------------
+
+    async def view(self, request_id: str, *, principal: Principal) -> ApprovalRequest:
+        """Show a request to ``principal`` (recorded as ``approval.viewed``)."""
+        def work(session: Session) -> ApprovalRequest:
+            request = approvals.get_request(session, request_id=request_id)
+            approvals.record_view(session, request=request, principal=principal, now=self.clock())
+            return request
+        return await self._tx(work)
+
+    async def decide(self, request_id: str, *, principal: Principal, decision: str,
+                     payload_digest: str, edits: dict[str, Any] | None = None,
+                     response: str | None = None, comment: str | None = None,
+                     idempotency_key: str | None = None, resume: bool = True
+                     ) -> approvals.DecisionResult:
+        """Record a decision; a final one queues the resume (and runs it here by default)."""
+        def work(session: Session) -> approvals.DecisionResult:
+            now = self.clock()
+            result = approvals.decide(
+                session, request_id=request_id, principal=principal, kind=decision,
+                payload_digest=payload_digest, edits=edits, response=response, comment=comment,
+                idempotency_key=idempotency_key, now=now)
+            if result.interrupt_final:
+                self.enqueue_resume(session, approvals.siblings(session, result.request), now=now)
+            return result
+
+        try:
+            result = await self._tx(work)
+        except DecisionRefused as refused:
+            await self._tx(lambda s: approvals.record_refusal(
+                s, request_id=request_id, principal=principal, kind=decision, error=refused,
+                now=self.clock()))
+            raise
+        if result.interrupt_final and resume:
+            await self.run_jobs(thread_id=result.request.thread_id)
+        return result
+
+    # ---- runners ---------------------------------------------------------------------------
+
+    async def run_jobs(self, *, thread_id: str | None = None, limit: int = 100) -> int:
+        """Claim and run resume jobs until none is claimable; returns how many ran."""
+        done = 0
+        while done < limit:
+            job = await self._tx(lambda s: _claim_copy(s, self.runner_id, self.lease,
+                                                       self.clock(), thread_id))
+            if job is None:
+                return done
+            try:
+                await self._run_job(*job)
+            except Exception as exc:  # the checkpointer or the database failed: retry later
+                message = f"{type(exc).__name__}: {exc}"
+                log.error("gateway.resume_failed", job=job[0], thread=job[1], error=message)
+                await self._tx(lambda s, j=job[0], m=message: jobs.finish(
+                    s, job_id=j, now=self.clock(), error=m))
+            done += 1
+        return done
+
+    async def _run_job(self, job_id: int, thread_id: str, interrupt_id: str, value: Any) -> None:
+        graph_name = await self._tx(lambda s: _thread(s, thread_id).graph)
+        graph = self.registry.compiled(graph_name, self.checkpointer)
+        state = await graph.aget_state(self._config(thread_id))
+        live = {d.interrupt_id for d in _drafts_of(state)}
+        if interrupt_id not in live:
+            await self._tx(lambda s: self._skip_job(s, job_id, thread_id, interrupt_id))
+            return
+        if interrupt_id.startswith("breakpoint:"):
+            if value.get("breakpoint") not in ("approve", "edit"):
+                await self._tx(lambda s: self._refuse_breakpoint(s, job_id, thread_id,
+                                                                 interrupt_id))
+                return
+            command: Any = None
+        else:
+            command = Command(resume={interrupt_id: value})
+        await self._advance(thread_id, command, job_id=job_id)
+
+    def _skip_job(self, session: Session, job_id: int, thread_id: str, interrupt_id: str) -> None:
+        now = self.clock()
+        jobs.finish_applied(session, job_id=job_id, now=now)
+        approvals.close_requests(session, _requests_of(session, thread_id, interrupt_id),
+                                 status="closed", action="resume.skipped", actor=RUNNER,
+                                 reason="the interrupt was no longer pending (already resumed)",
+                                 now=now)
+
+    def _refuse_breakpoint(self, session: Session, job_id: int, thread_id: str,
+                           interrupt_id: str) -> None:
+        now = self.clock()
+        jobs.finish_applied(session, job_id=job_id, now=now)
+        approvals.close_requests(session, _requests_of(session, thread_id, interrupt_id),
+                                 status="resumed", action="resume.applied", actor=RUNNER,
+                                 reason="the step was rejected; the thread stops here", now=now)
+        thread = _thread(session, thread_id, for_update=True)
+        thread.status, thread.updated_at = "rejected", now
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    async def thread(self, thread_id: str) -> ThreadView:
+        """The thread's status, pending requests and latest values."""
+        def work(session: Session) -> tuple[Thread, list[ApprovalRequest]]:
+            return _thread(session, thread_id), _pending(session, thread_id)
+        thread, pending = await self._tx(work)
+        graph = self.registry.compiled(thread.graph, self.checkpointer)
+        state = await graph.aget_state(self._config(thread_id))
+        return ThreadView(id=thread.id, graph=thread.graph, status=thread.status, pending=pending,
+                          values=state.values, error=thread.error)
+
+
+def _claim_copy(session: Session, runner: str, lease: dt.timedelta, now: dt.datetime,
+                thread_id: str | None) -> tuple[int, str, str, Any] | None:
+    job = jobs.claim(session, runner=runner, lease=lease, now=now, thread_id=thread_id)
+    if job is None:
+        return None
+    return job.id, job.thread_id, job.interrupt_id, json.loads(job.value or "null")
+
+
+def _drafts_of(state: StateSnapshot) -> list[approvals.RequestDraft]:
+    drafts = [draft for task in state.tasks for intr in task.interrupts
+              for draft in adapters.drafts_for(intr.id, task.name, intr.value)]
+    if drafts or not state.next or any(task.error for task in state.tasks):
+        return drafts
+    checkpoint_id = str(state.config.get("configurable", {}).get("checkpoint_id", ""))
+    return [adapters.breakpoint_draft(checkpoint_id, node) for node in state.next]
+
+
+def _thread(session: Session, thread_id: str, *, for_update: bool = False) -> Thread:
+    query = select(Thread).where(Thread.id == thread_id)
+    thread = session.scalars(query.with_for_update() if for_update else query).first()
+    if thread is None:
+        raise ThreadNotFound(f"no thread {thread_id}", thread=thread_id)
+    return thread
+
+
+def _pending(session: Session, thread_id: str) -> list[ApprovalRequest]:
+    return list(session.scalars(select(ApprovalRequest).where(
+        ApprovalRequest.thread_id == thread_id, ApprovalRequest.status == PENDING)
+        .order_by(ApprovalRequest.created_at, ApprovalRequest.part)))
+
+
+def _requests_of(session: Session, thread_id: str, interrupt_id: str) -> list[ApprovalRequest]:
+    return list(session.scalars(select(ApprovalRequest).where(
+        ApprovalRequest.thread_id == thread_id, ApprovalRequest.interrupt_id == interrupt_id)))
+
+
+def _principal_json(principal: Principal) -> dict[str, Any]:
+    return {"issuer": principal.issuer, "subject": principal.subject, "name": principal.name,
+            "roles": sorted(principal.roles)}
+
+
+def _principal_from(thread: Thread) -> Principal | None:
+    if not thread.requester:
+        return None
+    data = json.loads(thread.requester)
+    return Principal(issuer=data["issuer"], subject=data["subject"], name=data.get("name"),
+                     roles=frozenset(data.get("roles", ())))
+
+
+def _requester(thread: Thread) -> Requester | None:
+    principal = _principal_from(thread)
+    if principal is None:
+        return None
+    return Requester(issuer=principal.issuer, subject=principal.subject, roles=principal.roles,
+                     name=principal.name)

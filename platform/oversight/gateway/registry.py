@@ -4,7 +4,7 @@ A registration names a ``StateGraph`` builder or a compiled graph (an object, or
 ``module:attribute`` string as ``OVERSIGHT_GRAPHS`` gives it), the static breakpoints to
 compile in, and for raw ``interrupt()`` calls the resume value each decision sends to each
 node (so existing graphs that expect ``"approved"`` or ``{"action": "edit", ...}`` run
-unchanged).
+unchanged), and the action name policies match for such a node (default: the node's name).
 """
 
 from __future__ import annotations
@@ -31,8 +31,13 @@ class GraphRegistration:
     name: str
     target: Any
     resume_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    actions: Mapping[str, str] = field(default_factory=dict)
     interrupt_before: Sequence[str] = ()
     interrupt_after: Sequence[str] = ()
+
+    def action_for(self, node: str) -> str:
+        """The action name a raw ``interrupt()`` or breakpoint in ``node`` is known by."""
+        return self.actions.get(node, node)
 
     def template_for(self, node: str) -> Mapping[str, Any] | None:
         """The resume template of ``node`` (or of ``"*"``), if declared."""

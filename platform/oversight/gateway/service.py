@@ -7,6 +7,7 @@ never spans a graph step, so our connection and the checkpointer's never wait on
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -185,7 +186,10 @@ class Gateway:
             log.warning("gateway.run_failed", thread=thread_id, node=swallowed,
                         swallowed=bool(swallowed))
             return
-        drafts = _drafts_of(state)
+        registration = self.registry.get(graph_name)
+        drafts = [d if d.shape not in ("raw", "breakpoint") else
+                  dataclasses.replace(d, action=registration.action_for(d.node))
+                  for d in _drafts_of(state)]
         known = set(session.scalars(select(ApprovalRequest.interrupt_id).where(
             ApprovalRequest.thread_id == thread_id)))
         live = {draft.interrupt_id for draft in drafts}
@@ -336,6 +340,10 @@ class Gateway:
         thread.status, thread.updated_at = "rejected", now
 
     # ---- reading ----------------------------------------------------------------------------
+
+    async def request(self, request_id: str) -> ApprovalRequest:
+        """One approval request as it is now (not recorded as viewed)."""
+        return await self._tx(lambda s: approvals.get_request(s, request_id=request_id))
 
     async def thread(self, thread_id: str) -> ThreadView:
         """The thread's status, pending requests and latest values."""

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
         default=None,
         description="File of verifier key strings, one a line, of keys that signed earlier checkpoints.",
     )
+    policy_paths: list[Path] | None = Field(
+        default=None,
+        description="Policy files or folders (JSON list); default: the shipped `policies/`.",
+    )
+    graphs: dict[str, str] = Field(
+        default_factory=dict,
+        description='Graphs to run, as JSON: {"name": "module:attribute"} of a StateGraph '
+        "builder, a function returning one, or a compiled graph.",
+    )
     seal_interval_seconds: float = Field(default=0.5, gt=0)
     seal_batch_size: int = Field(default=5000, gt=0)
 

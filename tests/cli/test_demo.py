@@ -30,10 +30,16 @@ def test_non_interactive_demo_ends_verified(tmp_path):
     assert (tmp_path / ".oversight" / "oversight.db").is_file()
     assert "ledger.dev_key_generated" in result.stderr  # the development key is announced
     report = verify_bundle(_bundle(tmp_path), keys=None)
-    assert report.record_count == 8
+    assert report.record_count > 20
+    assert result.stdout.count(": completed") == 4
+    assert "executed on production: SELECT" in result.stdout
+    assert "REFUSED (self_approval)" in result.stdout  # the DROP's requester may not approve
+    assert "booked Casa do Rio" in result.stdout  # the traveller's edit reached the booking
 
 
 def test_interactive_demo_takes_the_persons_decision(tmp_path):
-    result = run_demo(tmp_path, stdin="r\n")
+    # reject the DELETE with a reason, then accept the scripted defaults
+    result = run_demo(tmp_path, stdin="r\nToo risky today\n" + "\n" * 6)
     assert result.returncode == 0, result.stderr
-    assert "resumed with 'rejected'" in result.stdout
+    assert "not executed: Too risky today" in result.stdout
+    assert "Offline verification: intact" in result.stdout

@@ -1,37 +1,60 @@
-"""``oversight demo``: an approval story told through the real ledger, then verified offline.
+"""``oversight demo``: the reference scenarios through the gateway, then the ledger verified.
 
-It runs on the embedded defaults (a SQLite file and a development signing key under
-``.oversight/``). Every step goes through the real append path; the background sequencer
-seals; the ledger is exported as a bundle and checked by the offline verifier.
+Runs on the embedded defaults (a SQLite file and a development signing key under
+``.oversight/``), the shipped policies and the demo graphs, with demo users. At the end the
+ledger is sealed, exported as a bundle and checked by the offline verifier.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import uuid
 
 import typer
-from oversight_audit import verify_bundle, verify_receipt
+from oversight_audit import verify_bundle
 
-from oversight.cli.context import command_context
+from oversight.approvals.models import ApprovalRequest
+from oversight.cli.context import CommandContext, command_context
+from oversight.demo.graphs import TRAVEL_RESUME_VALUES, sql_agent, travel
+from oversight.demo.story import SCENARIOS, DemoClock, Step, run_scenario
+from oversight.demo.users import DEMO_USERS
+from oversight.gateway.runtime import open_gateway
 from oversight.ledger import export, keys, service
-from oversight.ledger.actors import SystemActor, UserActor
 from oversight.ledger.sealing import Sequencer
 
-DEV_ISSUER = "http://127.0.0.1/dev-idp"
-REQUESTER = UserActor(issuer=DEV_ISSUER, subject="riley", name="Riley Requester",
-                      roles=("requester",), acr="urn:oversight:dev:pwd", amr=("pwd",))
-DBA = UserActor(issuer=DEV_ISSUER, subject="dana", name="Dana DBA", roles=("dba",),
-                acr="urn:oversight:dev:mfa", amr=("pwd", "otp"))
-QUERY = "DELETE FROM users WHERE last_login < '2025-01-01'"
+CHOICES = {"a": "approve", "r": "reject", "e": "edit"}
 
 
-def _ask(non_interactive: bool) -> str:
-    if non_interactive:
-        typer.echo("  Dana DBA approves (--non-interactive).")
-        return "approve"
-    choice = typer.prompt("  Decide as Dana DBA: [a]pprove or [r]eject", default="a")
-    return "reject" if choice.strip().lower().startswith("r") else "approve"
+def _ask_person(request: ApprovalRequest, step: Step) -> Step:
+    name = DEMO_USERS[step.who][0]
+    default = next(k for k, v in CHOICES.items() if v == step.decision)
+    answer = typer.prompt(f"   Decide as {name}: [a]pprove, [r]eject or [e]dit", default=default)
+    decision = CHOICES.get(answer.strip().lower()[:1], step.decision)
+    if decision == "reject":
+        reason = typer.prompt("   Reason", default="Not now.")
+        return Step(step.who, "reject", comment=reason)
+    if decision == "edit":
+        if request.action == "travel.book":
+            hotel = typer.prompt("   New hotel name", default="Casa do Rio")
+            return Step(step.who, "edit", edits={"hotel": {"name": hotel, "nights": 3,
+                                                           "price_per_night": 150}})
+        return Step(step.who, "approve")  # only the travel plan is editable in the demo
+    return Step(step.who, decision, edits=step.edits, comment=step.comment)
+
+
+async def _run(ctx: CommandContext, interactive: bool) -> None:
+    clock = DemoClock()
+    async with open_gateway(ctx.settings, ctx.sessions, clock=clock) as gateway:
+        gateway.register("sql_agent", sql_agent)
+        gateway.register("travel", travel, resume_values=TRAVEL_RESUME_VALUES,
+                         actions={"approval": "travel.book"})
+        for number, scenario in enumerate(SCENARIOS, start=1):
+            typer.echo(f"\n{number}. {scenario.title}")
+            view = await run_scenario(
+                gateway, clock, scenario,
+                _ask_person if interactive else lambda _request, step: step, typer.echo)
+            outcome = view.values.get("result") or view.values.get("booking") or view.error
+            typer.echo(f"   thread {view.id}: {view.status} — {outcome}")
 
 
 def demo(
@@ -39,55 +62,26 @@ def demo(
         False, "--non-interactive", help="Run the whole story without prompts."
     ),
 ) -> None:
-    """Walk an approval through the ledger, seal it, export it and verify it offline."""
+    """Run the reference scenarios through the gateway; seal, export and verify the ledger."""
     ctx = command_context()
     settings = ctx.settings
     signer = keys.load_signer(settings)
     typer.echo(f"Oversight demo: database {settings.resolved_database_url}")
-    typer.echo(f"checkpoint signing key: {signer.verifier_key()}")
+    typer.echo(f"checkpoint signing key (development): {signer.verifier_key()}")
     sequencer = Sequencer(ctx.sessions, signer=signer, origin=settings.ledger_origin,
                           interval=settings.seal_interval_seconds)
     sequencer.start()
-    thread, interrupt, approval = (str(uuid.uuid4()) for _ in range(3))
-    subject = {"graph": "sql_agent", "thread": thread, "interrupt": interrupt,
-               "approval": approval}
-    policy = "sha256:" + "0" * 64
-    payload = {"query": QUERY, "database": "production", "operation": "DELETE"}
-
-    def record(action: str, actor: UserActor | SystemActor, **fields: object) -> None:
-        with ctx.sessions() as session, session.begin():
-            service.append_record(session, action=action, actor=actor, subject=subject,
-                                  policy=policy, **fields)  # type: ignore[arg-type]
-        typer.echo(f"  ledger <- {action} by {actor.id}")
-
-    typer.echo(f"\n1. Riley starts the SQL agent (thread {thread}).")
-    record("run.started", REQUESTER)
-    typer.echo(f"2. The agent wants to run on production:\n     {QUERY}")
-    record("interrupt.raised", SystemActor("gateway"), payload=payload, data={"node": "review"})
-    record("policy.evaluated", SystemActor("policy"),
-           data={"rule": "sql-writes-need-dba", "outcome": "require"})
-    record("approval.requested", SystemActor("gateway"),
-           data={"groups": [{"role": "dba", "count": 1}], "deadline": "PT4H"})
-    typer.echo("3. The request waits for one DBA. Dana opens it.")
-    record("approval.viewed", DBA, data={"payload_digest_shown": True})
-    decision = _ask(non_interactive)
-    record("decision.recorded", DBA, data={"outcome": decision, "final": True})
-    resumed = "approved" if decision == "approve" else "rejected"
-    record("resume.applied", SystemActor("runner"), data={"resume": resumed})
-    typer.echo(f"4. The graph resumed with {resumed!r}.")
-
-    sequencer.stop(final_seal=True)
+    try:
+        asyncio.run(_run(ctx, interactive=not non_interactive))
+    finally:
+        sequencer.stop(final_seal=True)
+    out = settings.home / "exports" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     with ctx.sessions() as session:
         size = service.tree_size(session)
-        out = settings.home / "exports" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        result = export.export_bundle(session, out, origin=settings.ledger_origin,
-                                      keys=keys.published_keys(session, settings))
-        receipt = export.build_receipt(session, seq=size - 2,
-                                       keys=keys.published_keys(session, settings))
-    typer.echo(f"\n5. Sealed: the ledger holds {size} records under a signed checkpoint.")
-    typer.echo(f"   Exported records {result.first_seq}..{result.last_seq} to {out}")
+        published = keys.published_keys(session, settings)
+        result = export.export_bundle(session, out, origin=settings.ledger_origin, keys=published)
     report = verify_bundle(out, keys=[signer.verifier_key()])
-    typer.echo(f"   Offline verification: intact ({report.record_count} records checked).")
-    verified = verify_receipt(receipt, [signer.verifier_key()])
-    typer.echo(f"   Receipt for record {verified.seq} ({verified.action}) verifies on its own.")
-    typer.echo(f"\nVerify it yourself:  python -m oversight_audit verify {out}")
+    typer.echo(f"\nThe ledger holds {size} records, sealed under signed checkpoints.")
+    typer.echo(f"Exported records {result.first_seq}..{result.last_seq} to {out}")
+    typer.echo(f"Offline verification: intact ({report.record_count} records checked).")
+    typer.echo(f"Verify it yourself:  python -m oversight_audit verify {out}")

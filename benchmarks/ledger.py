@@ -26,15 +26,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from oversight_audit import SignerKey
 from sqlalchemy import select, text
+from tests.support.postgres import throwaway_cluster
 
 from oversight import db
 from oversight.ledger import export, service
 from oversight.ledger.actors import UserActor
 from oversight.ledger.models import LedgerCheckpoint
 from oversight.ledger.sealing import Sequencer, seal_all
-from tests.support.postgres import throwaway_cluster
+from oversight_audit import SignerKey
 
 ORIGIN = "bench.oversight/ledger"
 ACTOR = UserActor(issuer="https://idp.example.com/realms/acme", subject="f3a1c2d4-5e6f-4a1b",

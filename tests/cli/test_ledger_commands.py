@@ -10,16 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from oversight_audit import Receipt, VerifierKey, verify_bundle, verify_receipt
 
 from oversight import db
 from oversight.ledger import service
 from oversight.ledger.actors import SystemActor
+from oversight_audit import Receipt, VerifierKey, verify_bundle, verify_receipt
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run(args: list[str], env: dict[str, str], *, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], env: dict[str, str], *,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "oversight.cli", *args], cwd=env["OVERSIGHT_HOME"],
                           env={**os.environ, **env}, capture_output=True, text=True, input=stdin,
                           timeout=300, check=False)

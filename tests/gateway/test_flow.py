@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from oversight.approvals.exceptions import DecisionInvalid, DecisionRefused, StaleView, StepUpRequired
+from oversight.approvals.exceptions import (
+    DecisionInvalid,
+    DecisionRefused,
+    StaleView,
+    StepUpRequired,
+)
 from oversight.gateway.exceptions import ThreadWaiting
 from oversight.gateway.models import ResumeJob
 from tests.gateway import graphs

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from oversight_audit import SignerKey
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from oversight import db
 from oversight.ledger.actors import SystemActor, UserActor
 from oversight.schema import metadata
+from oversight_audit import SignerKey
 
 ORIGIN = "oversight.test/ledger"
 ALICE = UserActor(issuer="https://idp.test", subject="alice", name="Alice", roles=("dba",),

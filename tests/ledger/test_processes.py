@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from oversight_audit import GENESIS_PREV, leaf_hash, root_of
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from oversight.ledger import service
 from oversight.ledger.models import LedgerCheckpoint
 from oversight.ledger.sealing import seal_all
+from oversight_audit import GENESIS_PREV, leaf_hash, root_of
 from tests.ledger.conftest import ORIGIN
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from oversight.errors import LedgerError
+from oversight.ledger import service
+from oversight.ledger.models import LedgerCheckpoint, LedgerPayload, LedgerRecord
+from oversight.ledger.sealing import seal_all, seal_pending_records, stored_node_getter
 from oversight_audit import (
     GENESIS_PREV,
     compute_record_hash,
@@ -17,14 +26,6 @@ from oversight_audit import (
     verify_inclusion,
     verify_payload_digest,
 )
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-
-from oversight.errors import LedgerError
-from oversight.ledger import service
-from oversight.ledger.models import LedgerCheckpoint, LedgerPayload, LedgerRecord
-from oversight.ledger.sealing import seal_all, seal_pending_records, stored_node_getter
 from tests.ledger.conftest import ALICE, ORIGIN, SYSTEM, make_signer
 
 
@@ -53,7 +54,7 @@ def test_sealed_records_form_a_chain_and_a_tree(sessions, signer):
         records = [json.loads(line) for line in lines]
         assert [r["seq"] for r in records] == list(range(10))
         assert records[0]["prev"] == GENESIS_PREV
-        for before, after in zip(records, records[1:], strict=False):
+        for before, after in itertools.pairwise(records):
             assert after["prev"] == before["hash"]
         assert all(compute_record_hash(r) == r["hash"] for r in records)
         assert records[1]["actor"]["sub"] == "alice" and records[1]["actor"]["amr"] == ["otp", "pwd"]
@@ -95,7 +96,7 @@ def test_batches_keep_proofs_valid_across_checkpoints(sessions, signer):
             for index in range(cp.tree_size):
                 proof = inclusion_proof(index, cp.tree_size, get_node)
                 verify_inclusion(leaf_hash(lines[index]), index, cp.tree_size, proof, root)
-        for old, new in zip(checkpoints, checkpoints[1:], strict=False):
+        for old, new in itertools.pairwise(checkpoints):
             proof = consistency_proof(old.tree_size, new.tree_size, get_node)
             verify_consistency(old.tree_size, new.tree_size, proof, bytes.fromhex(old.root),
                                bytes.fromhex(new.root))

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from oversight_audit import canonical_json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,6 +31,7 @@ from oversight.auth.identity import Principal
 from oversight.ledger import service as ledger
 from oversight.ledger.actors import Actor, SystemActor
 from oversight.policy.outcomes import PolicyOutcome, Requirement
+from oversight_audit import canonical_json
 
 DECISION_KINDS = ("approve", "reject", "edit", "respond")
 APPROVING = ("approve", "edit")
@@ -186,8 +186,8 @@ def _principal_of(decision: ApprovalDecision) -> Principal:
 
 
 def _check(session: Session, request: ApprovalRequest, requirement: Requirement | None,
-           principal: Principal, kind: str, payload_digest: str, comment: str | None,
-           now: dt.datetime) -> Requirement:
+           decisions: Sequence[ApprovalDecision], principal: Principal, kind: str,
+           payload_digest: str, comment: str | None, now: dt.datetime) -> Requirement:
     if request.status != PENDING:
         raise StaleView(f"this request is already {request.status}; nothing was recorded",
                         code="not_pending", status_now=request.status)
@@ -208,7 +208,7 @@ def _check(session: Session, request: ApprovalRequest, requirement: Requirement 
     if not any(rules.qualifies(group, principal) for group in requirement.approvers):
         raise DecisionRefused(f"this request needs {rules.describe_groups(requirement.approvers)}"
                               "; you are not among them", code="not_eligible")
-    for earlier in decisions_of(session, request):
+    for earlier in decisions:
         if (principal.same_person(earlier.decider_issuer, earlier.decider_subject)
                 and earlier.payload_digest == request.payload_digest):
             raise DecisionRefused("you already decided this request; approvers must be "
@@ -282,7 +282,8 @@ def decide(
                                   interrupt_final=False, replayed=True)
     request = get_request(session, request_id=request_id, for_update=True)
     parts = siblings(session, request, for_update=True) if request.parts > 1 else [request]
-    requirement = _check(session, request, requirement_of(request), principal, kind,
+    decisions = decisions_of(session, request)
+    requirement = _check(session, request, requirement_of(request), decisions, principal, kind,
                          payload_digest, comment, now)
     shown = json.loads(request.payload)
     edit = rules.apply_edits(requirement, shown, edits) if kind == "edit" else None
@@ -302,8 +303,7 @@ def decide(
         request.payload = canonical_json(edit.payload).decode()
         request.payload_digest = payload_fingerprint(edit.payload)
         decision.payload_digest = request.payload_digest  # an edit approves what it produced
-    session.flush()
-    final = _settle(session, request, requirement, kind, response, comment, now)
+    final = _settle(request, requirement, [*decisions, decision], kind, response, comment, now)
     ledger.append_record(
         session, action="decision.recorded", actor=principal.to_actor(),
         subject=subject_of(request), policy=request.policy_version, time=now,
@@ -316,21 +316,21 @@ def decide(
                           interrupt_final=interrupt_final)
 
 
-def _settle(session: Session, request: ApprovalRequest, requirement: Requirement, kind: str,
-            response: str | None, comment: str | None, now: dt.datetime) -> bool:
+def _settle(request: ApprovalRequest, requirement: Requirement,
+            decisions: Sequence[ApprovalDecision], kind: str, response: str | None,
+            comment: str | None, now: dt.datetime) -> bool:
     if kind == "reject":
         request.status, request.outcome, request.reason = "rejected", "reject", comment
     elif kind == "respond":
         request.status, request.outcome, request.response = "responded", "respond", response
     else:
-        approvers = [_principal_of(d) for d in decisions_of(session, request)
+        approvers = [_principal_of(d) for d in decisions
                      if d.outcome in APPROVING and d.payload_digest == request.payload_digest]
         if not rules.fills_quorum(requirement.approvers, approvers):
             return False
         request.status = "approved"
         request.outcome = "edit" if request.payload_digest != request.original_digest else "approve"
     request.decided_at = now
-    session.flush()
     return True
 
 
@@ -358,19 +358,16 @@ def close_requests(session: Session, requests: Sequence[ApprovalRequest], *, sta
     session.flush()
 
 
-def approvers_of(session: Session, request: ApprovalRequest) -> list[dict[str, Any]]:
-    """Who made the request final (for the resume value), in decision order."""
-    return [{"issuer": d.decider_issuer, "subject": d.decider_subject, "name": d.decider_name,
-             "decision": d.outcome}
-            for d in decisions_of(session, request)
-            if d.outcome in APPROVING and d.payload_digest == request.payload_digest
-            or d.outcome in ("reject", "respond")]
-
-
-def edits_of(session: Session, request: ApprovalRequest) -> dict[str, Any]:
-    """Every edit applied to the request, later edits over earlier ones."""
-    merged: dict[str, Any] = {}
-    for decision in decisions_of(session, request):
-        if decision.edits:
-            merged.update(json.loads(decision.edits))
-    return merged
+def final_summary(session: Session, request: ApprovalRequest
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every edit applied (later edits over earlier ones) and who made the request final."""
+    edits: dict[str, Any] = {}
+    deciders: list[dict[str, Any]] = []
+    for d in decisions_of(session, request):
+        if d.edits:
+            edits.update(json.loads(d.edits))
+        if ((d.outcome in APPROVING and d.payload_digest == request.payload_digest)
+                or d.outcome in ("reject", "respond")):
+            deciders.append({"issuer": d.decider_issuer, "subject": d.decider_subject,
+                             "name": d.decider_name, "decision": d.outcome})
+    return edits, deciders

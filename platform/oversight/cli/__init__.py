@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from oversight.cli import audit, db, demo, keys, policy
+from oversight.cli import audit, db, demo, keys, lint, policy
 
 app = typer.Typer(
     name="oversight",
@@ -20,8 +20,9 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
 app.command(name="demo")(demo.demo)
+app.command(name="lint")(lint.lint)
 
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(app())  # type: ignore[func-returns-value]
+    sys.exit(app())

@@ -7,13 +7,13 @@ import tempfile
 from pathlib import Path
 
 import typer
-from oversight_audit import VerificationError, verify_bundle
 
 from oversight.cli.context import CommandContext, command_context, fail, fail_on_error
 from oversight.errors import OversightError
 from oversight.ledger import export, keys, service
 from oversight.ledger.actors import SystemActor
 from oversight.ledger.sealing import seal_all
+from oversight_audit import VerificationError, verify_bundle
 
 app = typer.Typer(help="The audit ledger: seal, export, verify, receipts, erasure.",
                   no_args_is_help=True)

@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 
 import typer
-from oversight_audit import verify_bundle
 
 from oversight.approvals.models import ApprovalRequest
 from oversight.cli.context import CommandContext, command_context
@@ -21,6 +20,7 @@ from oversight.demo.users import DEMO_USERS
 from oversight.gateway.runtime import open_gateway
 from oversight.ledger import export, keys, service
 from oversight.ledger.sealing import Sequencer
+from oversight_audit import verify_bundle
 
 CHOICES = {"a": "approve", "r": "reject", "e": "edit"}
 

@@ -17,10 +17,10 @@ class OutputFormat(StrEnum):
 
 
 def lint(
-    paths: list[Path] = typer.Argument(  # noqa: B008 - typer declares parameters this way
+    paths: list[Path] = typer.Argument(
         ..., metavar="PATH...", help="Files or folders to check; folders are searched for *.py."
     ),
-    output_format: OutputFormat = typer.Option(  # noqa: B008
+    output_format: OutputFormat = typer.Option(
         OutputFormat.text, "--format", help="text: path:line:col: CODE message; json: one document."
     ),
 ) -> None:
@@ -76,8 +76,8 @@ def summary(result: LintResult) -> str:
         return (f"{len(result.findings)} finding(s) in {files} checked; "
                 f"{len(result.unusable)} path(s) could not be checked: fix them and run again")
     if result.findings:
-        return (f"{len(result.findings)} finding(s) in {files}: see docs/lint.md for the fix, "
-                "or add `# oversight: ignore[CODE]` to the line if the handler is deliberate")
+        return (f"{len(result.findings)} finding(s) in {files}: fix each as its message says, "
+                "or silence a deliberate one with `# oversight: ignore[CODE]` on its line")
     if not result.files_checked:
         return "no Python files found"
     return f"no findings in {files}"

@@ -23,6 +23,21 @@ from sqlalchemy.engine import make_url
 from oversight.db import SQLITE_BUSY_TIMEOUT_MS, is_postgres, libpq_url
 
 
+async def release_abandoned_writes(checkpointer: BaseCheckpointSaver[str]) -> None:
+    """Roll back a checkpointer transaction a cancelled or failed run left open.
+
+    When a run stops mid-step (a node failed, or the gateway stopped a run that swallowed its
+    interrupt), LangGraph may cancel a SQLite write between its INSERT and its COMMIT; the
+    connection then holds the database's write lock and every other writer waits. Rolling
+    back returns the thread to its last committed checkpoint. PostgreSQL connections are in
+    autocommit mode and need nothing.
+    """
+    if isinstance(checkpointer, AsyncSqliteSaver):
+        async with checkpointer.lock:
+            if checkpointer.conn.in_transaction:
+                await checkpointer.conn.rollback()
+
+
 @asynccontextmanager
 async def open_checkpointer(url: str, *, pool_size: int = 10) -> AsyncIterator[BaseCheckpointSaver[str]]:
     """Open the checkpointer for ``url`` and close it (and its connections) on exit."""

@@ -7,7 +7,8 @@
         ├── ThreadNotFound       (404)
         ├── ThreadWaiting        (409) input sent to a thread that waits on a decision
         ├── ThreadClosed         (409) the thread ended, failed or was stopped
-        └── InterruptSwallowed   (500) a node caught the interrupt its approval raised
+        ├── InterruptSwallowed   (500) a node caught the interrupt its approval raised
+        └── UnsafePayload        (422) a payload or input is not JSON-safe (payloads.py)
 """
 
 from __future__ import annotations

@@ -64,6 +64,21 @@ def claim(session: Session, *, runner: str, lease: dt.timedelta, now: dt.datetim
     return job
 
 
+def claim_enqueued(session: Session, job: ResumeJob, *, runner: str, lease: dt.timedelta,
+                   now: dt.datetime) -> bool:
+    """Claim a job this transaction enqueued (no one else can see it yet), unless another
+    job of its thread is running."""
+    if job.status != QUEUED:
+        return False
+    running = session.scalar(select(ResumeJob.id).where(
+        ResumeJob.thread_id == job.thread_id, ResumeJob.status == RUNNING,
+        ResumeJob.lease_until >= now, ResumeJob.id != job.id))
+    if running is not None:
+        return False
+    job.status, job.attempts, job.claimed_by, job.lease_until = RUNNING, 1, runner, now + lease
+    return True
+
+
 def finish(session: Session, *, job_id: int, now: dt.datetime, error: str | None = None) -> None:
     """Mark a job done (or failed for good after ``MAX_ATTEMPTS``, or queued again)."""
     job = session.get(ResumeJob, job_id, with_for_update=True)

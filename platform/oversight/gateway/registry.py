@@ -20,6 +20,8 @@ from langgraph.pregel import Pregel
 
 from oversight.gateway.exceptions import GraphNotRegistered, RegistrationInvalid
 
+CompiledGraph = Pregel[Any, Any, Any, Any]
+
 #: Keys of a resume template: one per decision an approver can take.
 DECISIONS = ("approve", "reject", "edit", "respond")
 
@@ -61,7 +63,7 @@ def load_target(spec: str) -> Any:
     return value
 
 
-def compile_with(registration: GraphRegistration, checkpointer: BaseCheckpointSaver[str]) -> Pregel:
+def compile_with(registration: GraphRegistration, checkpointer: BaseCheckpointSaver[str]) -> CompiledGraph:
     """Compile (or re-bind) the registered graph with ``checkpointer``."""
     target = registration.target
     if isinstance(target, str):
@@ -104,7 +106,7 @@ class GraphRegistry:
 
     def __init__(self) -> None:
         self._registrations: dict[str, GraphRegistration] = {}
-        self._compiled: dict[str, Pregel] = {}
+        self._compiled: dict[str, CompiledGraph] = {}
 
     def register(self, registration: GraphRegistration) -> None:
         """Add or replace a graph."""
@@ -126,7 +128,7 @@ class GraphRegistry:
                 graph=name,
             ) from None
 
-    def compiled(self, name: str, checkpointer: BaseCheckpointSaver[str]) -> Pregel:
+    def compiled(self, name: str, checkpointer: BaseCheckpointSaver[str]) -> CompiledGraph:
         """The compiled graph of ``name`` bound to ``checkpointer``."""
         if name not in self._compiled:
             self._compiled[name] = compile_with(self.get(name), checkpointer)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, StateSnapshot
 from sqlalchemy import select
@@ -26,8 +27,9 @@ from oversight.approvals.models import PENDING, ApprovalRequest
 from oversight.auth.identity import Principal
 from oversight.db import utcnow
 from oversight.gateway import adapters, jobs
+from oversight.gateway.checkpointer import release_abandoned_writes
 from oversight.gateway.exceptions import ThreadClosed, ThreadNotFound, ThreadWaiting
-from oversight.gateway.models import Thread
+from oversight.gateway.models import ResumeJob, Thread
 from oversight.gateway.payloads import check_json_safe
 from oversight.gateway.registry import GraphRegistration, GraphRegistry
 from oversight.gateway.request import clear_marks, raised_nodes
@@ -38,6 +40,7 @@ from oversight.policy.outcomes import PolicyEvent, PolicyOutcome, Requester
 
 T = TypeVar("T")
 PolicyEvaluator = Callable[[PolicyEvent], PolicyOutcome]
+ClaimedJob = tuple[int, str, str, Any]  # job id, thread id, interrupt id, resume value
 GATEWAY = SystemActor("gateway")
 RUNNER = SystemActor("runner")
 log = get_logger("gateway")
@@ -76,6 +79,7 @@ class Gateway:
         self.clock = clock
         self.runner_id = runner_id or f"runner-{uuid.uuid4().hex[:8]}"
         self.lease = lease
+        self._graph_of: dict[str, str] = {}  # thread id -> graph name (never changes)
 
     # ---- plumbing ---------------------------------------------------------------------
 
@@ -90,8 +94,13 @@ class Gateway:
         self.registry.register(GraphRegistration(name=name, target=target, **options))
 
     @staticmethod
-    def _config(thread_id: str) -> dict[str, Any]:
+    def _config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
+
+    async def _graph_name(self, thread_id: str) -> str:
+        if thread_id not in self._graph_of:
+            self._graph_of[thread_id] = await self._tx(lambda s: _thread(s, thread_id).graph)
+        return self._graph_of[thread_id]
 
     # ---- starting and continuing runs ---------------------------------------------------
 
@@ -115,9 +124,8 @@ class Gateway:
                                  payload={"input": input})
 
         await self._tx(create)
-        await self._advance(thread_id, input)
-        await self.run_jobs(thread_id=thread_id)
-        return await self.thread(thread_id)
+        self._graph_of[thread_id] = graph
+        return await self._settle(await self._advance(thread_id, input))
 
     async def send(self, thread_id: str, input: Any, *, requester: Principal | None) -> ThreadView:
         """Send new input to a thread; refused while it waits on a decision."""
@@ -139,13 +147,19 @@ class Gateway:
                                  time=self.clock(), payload={"input": input})
 
         await self._tx(check)
-        await self._advance(thread_id, input)
-        await self.run_jobs(thread_id=thread_id)
-        return await self.thread(thread_id)
+        return await self._settle(await self._advance(thread_id, input))
 
-    async def _advance(self, thread_id: str, command: Any, job_id: int | None = None) -> None:
+    async def _settle(self, view: ThreadView) -> ThreadView:
+        """Run the resumes a leg queued (policy decisions) until the thread waits or ends."""
+        if view.status != "running":
+            return view
+        await self.run_jobs(thread_id=view.id)
+        return await self.thread(view.id)
+
+    async def _advance(self, thread_id: str, command: Any, job_id: int | None = None
+                       ) -> ThreadView:
         """Run the thread's graph one leg, then register what it is waiting on."""
-        graph_name = await self._tx(lambda s: _thread(s, thread_id).graph)
+        graph_name = await self._graph_name(thread_id)
         graph = self.registry.compiled(graph_name, self.checkpointer)
         config = self._config(thread_id)
         swallowed: str | None = None
@@ -158,12 +172,14 @@ class Gateway:
                     break
         except Exception as exc:  # a node failed: the thread fails, recorded
             error = f"{type(exc).__name__}: {exc}"
+        if swallowed or error:
+            await release_abandoned_writes(self.checkpointer)
         state = await graph.aget_state(config)
-        await self._tx(lambda s: self._register(s, thread_id, graph_name, state,
-                                                swallowed=swallowed, error=error, job_id=job_id))
+        return await self._tx(lambda s: self._register(
+            s, thread_id, graph_name, state, swallowed=swallowed, error=error, job_id=job_id))
 
     def _register(self, session: Session, thread_id: str, graph_name: str, state: StateSnapshot,
-                  *, swallowed: str | None, error: str | None, job_id: int | None) -> None:
+                  *, swallowed: str | None, error: str | None, job_id: int | None) -> ThreadView:
         now = self.clock()
         thread = _thread(session, thread_id, for_update=True)
         subject = {"graph": graph_name, "thread": thread_id}
@@ -174,9 +190,9 @@ class Gateway:
                                      reason="resumed", now=now)
         if swallowed or error:
             clear_marks(thread_id)
-            thread.status, thread.error, thread.updated_at = "failed", swallowed and (
+            thread.status, thread.error, thread.updated_at = "failed", (swallowed and (
                 f"node {swallowed!r} caught the interrupt its approval request raised "
-                "(GraphInterrupt is an Exception: let it propagate)") or error, now
+                "(GraphInterrupt is an Exception: let it propagate)")) or error, now
             ledger.append_record(session, action="interrupt.swallowed" if swallowed else "run.failed",
                                  actor=GATEWAY, subject=subject, time=now,
                                  data={"node": swallowed, "error": thread.error})
@@ -185,15 +201,17 @@ class Gateway:
                                      reason="the run failed", now=now)
             log.warning("gateway.run_failed", thread=thread_id, node=swallowed,
                         swallowed=bool(swallowed))
-            return
+            return ThreadView(id=thread_id, graph=graph_name, status=thread.status,
+                              values=state.values, error=thread.error)
         registration = self.registry.get(graph_name)
         drafts = [d if d.shape not in ("raw", "breakpoint") else
                   dataclasses.replace(d, action=registration.action_for(d.node))
                   for d in _drafts_of(state)]
-        known = set(session.scalars(select(ApprovalRequest.interrupt_id).where(
+        existing = list(session.scalars(select(ApprovalRequest).where(
             ApprovalRequest.thread_id == thread_id)))
+        known = {r.interrupt_id for r in existing}
         live = {draft.interrupt_id for draft in drafts}
-        stale = [r for r in _pending(session, thread_id) if r.interrupt_id not in live]
+        stale = [r for r in existing if r.status == PENDING and r.interrupt_id not in live]
         approvals.close_requests(session, stale, status="closed", action="request.closed",
                                  actor=GATEWAY, reason="its interrupt is no longer pending",
                                  now=now)
@@ -214,11 +232,13 @@ class Gateway:
                     graph=graph_name, node=draft.node, action=draft.action,
                     payload=draft.payload, requester=requester, time=now)),
                 requester=_principal_from(thread), now=now) for draft in parts]
+            existing.extend(requests)
             if all(r.status != PENDING for r in requests):
                 self.enqueue_resume(session, requests, now=now)
         clear_marks(thread_id, {d.node for d in drafts})
-        waiting = bool(_pending(session, thread_id))
-        if waiting:
+        pending = sorted((r for r in existing if r.status == PENDING),
+                         key=lambda r: (r.created_at, r.part))
+        if pending:
             thread.status = "waiting"
         elif jobs.has_open_jobs(session, thread_id):
             thread.status = "running"
@@ -227,24 +247,28 @@ class Gateway:
             ledger.append_record(session, action="run.completed", actor=GATEWAY,
                                  subject=subject, time=now)
         thread.updated_at = now
+        return ThreadView(id=thread_id, graph=graph_name, status=thread.status, pending=pending,
+                          values=state.values, error=thread.error)
 
     def enqueue_resume(self, session: Session, requests: list[ApprovalRequest], *,
-                       now: dt.datetime) -> None:
+                       now: dt.datetime) -> ResumeJob:
         """Queue the one resume of an interrupt whose parts are all final."""
         first = requests[0]
         registration = self.registry.get(first.graph)
-        parts = [adapters.FinalPart(
-            outcome=r.outcome or "reject", payload=json.loads(r.payload),
-            edits=approvals.edits_of(session, r), response=r.response, reason=r.reason,
-            approvers=approvals.approvers_of(session, r), rule_id=r.rule_id,
-            policy_version=r.policy_version,
-            decided_at=r.decided_at.isoformat() if r.decided_at else None) for r in requests]
+        parts = []
+        for r in requests:
+            edits, deciders = approvals.final_summary(session, r)
+            parts.append(adapters.FinalPart(
+                outcome=r.outcome or "reject", payload=json.loads(r.payload), edits=edits,
+                response=r.response, reason=r.reason, approvers=deciders, rule_id=r.rule_id,
+                policy_version=r.policy_version,
+                decided_at=r.decided_at.isoformat() if r.decided_at else None))
         value = adapters.resume_value(first.shape, [r.action for r in requests], parts,
                                       registration.template_for(first.node))
         if first.shape == "breakpoint":
             value = {"breakpoint": parts[0].outcome}
-        jobs.enqueue(session, thread_id=first.thread_id, interrupt_id=first.interrupt_id,
-                     value=value, now=now)
+        return jobs.enqueue(session, thread_id=first.thread_id, interrupt_id=first.interrupt_id,
+                            value=value, now=now)
 
     # ---- deciding -------------------------------------------------------------------------
 
@@ -262,25 +286,36 @@ class Gateway:
                      idempotency_key: str | None = None, resume: bool = True
                      ) -> approvals.DecisionResult:
         """Record a decision; a final one queues the resume (and runs it here by default)."""
-        def work(session: Session) -> approvals.DecisionResult:
+        def work(session: Session) -> tuple[approvals.DecisionResult, ClaimedJob | None]:
             now = self.clock()
             result = approvals.decide(
                 session, request_id=request_id, principal=principal, kind=decision,
                 payload_digest=payload_digest, edits=edits, response=response, comment=comment,
                 idempotency_key=idempotency_key, now=now)
+            claimed = None
             if result.interrupt_final:
-                self.enqueue_resume(session, approvals.siblings(session, result.request), now=now)
-            return result
+                job = self.enqueue_resume(session, approvals.siblings(session, result.request),
+                                          now=now)
+                # this process runs the resume it just queued, unless the thread is busy
+                if resume and jobs.claim_enqueued(session, job, runner=self.runner_id,
+                                                  lease=self.lease, now=now):
+                    session.flush()
+                    claimed = (job.id, job.thread_id, job.interrupt_id,
+                               json.loads(job.value or "null"))
+            return result, claimed
 
         try:
-            result = await self._tx(work)
+            result, claimed = await self._tx(work)
         except DecisionRefused as refused:
+            error = refused
             await self._tx(lambda s: approvals.record_refusal(
-                s, request_id=request_id, principal=principal, kind=decision, error=refused,
+                s, request_id=request_id, principal=principal, kind=decision, error=error,
                 now=self.clock()))
             raise
-        if result.interrupt_final and resume:
-            await self.run_jobs(thread_id=result.request.thread_id)
+        if claimed is not None:
+            view = await self._run_claimed(claimed)
+            if view is not None:
+                await self._settle(view)
         return result
 
     # ---- runners ---------------------------------------------------------------------------
@@ -293,33 +328,39 @@ class Gateway:
                                                        self.clock(), thread_id))
             if job is None:
                 return done
-            try:
-                await self._run_job(*job)
-            except Exception as exc:  # the checkpointer or the database failed: retry later
-                message = f"{type(exc).__name__}: {exc}"
-                log.error("gateway.resume_failed", job=job[0], thread=job[1], error=message)
-                await self._tx(lambda s, j=job[0], m=message: jobs.finish(
-                    s, job_id=j, now=self.clock(), error=m))
+            await self._run_claimed(job)
             done += 1
         return done
 
-    async def _run_job(self, job_id: int, thread_id: str, interrupt_id: str, value: Any) -> None:
-        graph_name = await self._tx(lambda s: _thread(s, thread_id).graph)
+    async def _run_claimed(self, job: ClaimedJob) -> ThreadView | None:
+        """Run a claimed job; a failure puts it back in the queue (or fails it for good)."""
+        try:
+            return await self._run_job(*job)
+        except Exception as exc:  # the checkpointer or the database failed: retry later
+            message = f"{type(exc).__name__}: {exc}"
+            log.error("gateway.resume_failed", job=job[0], thread=job[1], error=message)
+            await self._tx(lambda s: jobs.finish(s, job_id=job[0], now=self.clock(),
+                                                 error=message))
+            return None
+
+    async def _run_job(self, job_id: int, thread_id: str, interrupt_id: str, value: Any
+                       ) -> ThreadView | None:
+        graph_name = await self._graph_name(thread_id)
         graph = self.registry.compiled(graph_name, self.checkpointer)
         state = await graph.aget_state(self._config(thread_id))
         live = {d.interrupt_id for d in _drafts_of(state)}
         if interrupt_id not in live:
             await self._tx(lambda s: self._skip_job(s, job_id, thread_id, interrupt_id))
-            return
+            return None
         if interrupt_id.startswith("breakpoint:"):
             if value.get("breakpoint") not in ("approve", "edit"):
                 await self._tx(lambda s: self._refuse_breakpoint(s, job_id, thread_id,
                                                                  interrupt_id))
-                return
+                return None
             command: Any = None
         else:
             command = Command(resume={interrupt_id: value})
-        await self._advance(thread_id, command, job_id=job_id)
+        return await self._advance(thread_id, command, job_id=job_id)
 
     def _skip_job(self, session: Session, job_id: int, thread_id: str, interrupt_id: str) -> None:
         now = self.clock()
@@ -357,7 +398,7 @@ class Gateway:
 
 
 def _claim_copy(session: Session, runner: str, lease: dt.timedelta, now: dt.datetime,
-                thread_id: str | None) -> tuple[int, str, str, Any] | None:
+                thread_id: str | None) -> ClaimedJob | None:
     job = jobs.claim(session, runner=runner, lease=lease, now=now, thread_id=thread_id)
     if job is None:
         return None

@@ -15,14 +15,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from oversight_audit import (
-    BundleWriter,
-    CompactRange,
-    Receipt,
-    VerifierKey,
-    consistency_proof,
-    inclusion_proof,
-)
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -31,6 +23,14 @@ from oversight.errors import LedgerError, RecordNotFound
 from oversight.ledger import service
 from oversight.ledger.models import LedgerCheckpoint, LedgerPayload, LedgerRecord
 from oversight.ledger.sealing import stored_node_getter
+from oversight_audit import (
+    BundleWriter,
+    CompactRange,
+    Receipt,
+    VerifierKey,
+    consistency_proof,
+    inclusion_proof,
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ def export_bundle(
         .execution_options(yield_per=1000)
     )
     for seq, key, payload in payload_rows:
-        writer.write_payload(int(seq), bytes(key), json.loads(payload))
+        if key is not None and payload is not None:
+            writer.write_payload(int(seq), bytes(key), json.loads(payload))
     notes = session.scalars(
         select(LedgerCheckpoint.note)
         .where(LedgerCheckpoint.tree_size > first, LedgerCheckpoint.tree_size <= last + 1)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from oversight_audit import SignerKey, VerifierKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +21,7 @@ from oversight.db import utcnow
 from oversight.errors import ConfigurationError
 from oversight.ledger.models import LedgerKey
 from oversight.logs import get_logger
+from oversight_audit import SignerKey, VerifierKey
 
 DEV_KEY_NAME = "ledger-signing.pem"
 log = get_logger("ledger.keys")

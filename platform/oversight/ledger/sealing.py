@@ -18,15 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from oversight_audit import (
-    GENESIS_PREV,
-    Checkpoint,
-    CompactRange,
-    SignerKey,
-    finalize_record,
-    leaf_hash,
-    sign_checkpoint,
-)
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +32,15 @@ from oversight.ledger.models import (
     LedgerRecord,
 )
 from oversight.logs import get_logger
+from oversight_audit import (
+    GENESIS_PREV,
+    Checkpoint,
+    CompactRange,
+    SignerKey,
+    finalize_record,
+    leaf_hash,
+    sign_checkpoint,
+)
 
 #: The advisory lock key that elects the sequencer on PostgreSQL ("OVRSEAL" in ASCII).
 SEQUENCER_LOCK = 0x4F565253454150

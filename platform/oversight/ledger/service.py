@@ -13,15 +13,16 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from oversight_audit import canonical_json, new_payload_key, payload_digest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from oversight.db import utcnow
 from oversight.errors import LedgerError, RecordNotFound
 from oversight.ledger.actors import Actor
 from oversight.ledger.models import LedgerCheckpoint, LedgerPayload, LedgerQueueEntry, LedgerRecord
+from oversight_audit import canonical_json, new_payload_key, payload_digest
 
+_APPENDED = "oversight.ledger.appended"
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
@@ -42,12 +43,14 @@ def append_record(
     payload: Any = None,
     policy: str | None = None,
     time: dt.datetime | None = None,
-) -> int:
-    """Queue a record in the caller's transaction; returns its queue id (not its ``seq``).
+) -> None:
+    """Queue a record in the caller's transaction (sealed later, when it commits).
 
     ``payload`` (which may hold personal data) is stored beside the chain; the record
     commits to it with a keyed digest, so it can be erased later while the chain verifies.
-    ``data`` holds small, non-personal facts and goes into the record itself.
+    ``data`` holds small, non-personal facts and goes into the record itself. Records are
+    buffered and written with one multi-row insert when the transaction commits (or at
+    ``write_appended``), so a transaction that records several steps pays one round trip.
     """
     if not ACTION_PATTERN.match(action):
         raise LedgerError(f"ledger action {action!r} is not a dotted lowercase verb")
@@ -68,21 +71,35 @@ def append_record(
         "policy": policy,
         "data": dict(data or {}),
     }
-    result = session.execute(
-        insert(LedgerQueueEntry)
-        .values(
-            enqueued_at=moment,
-            fields=canonical_json(fields).decode(),
-            payload=payload_json,
-            payload_key=key,
-        )
-        .returning(LedgerQueueEntry.id)
-    )
-    return int(result.scalar_one())
+    session.info.setdefault(_APPENDED, []).append({
+        "enqueued_at": moment,
+        "fields": canonical_json(fields).decode(),
+        "payload": payload_json,
+        "payload_key": key,
+    })
+
+
+def write_appended(session: Session) -> int:
+    """Insert the records appended in this transaction so far; returns how many."""
+    rows = session.info.pop(_APPENDED, None)
+    if rows:
+        session.execute(insert(LedgerQueueEntry), rows)
+    return len(rows or ())
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    write_appended(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _transaction: object) -> None:
+    session.info.pop(_APPENDED, None)
 
 
 def pending_count(session: Session) -> int:
     """How many appended records wait for the sequencer."""
+    write_appended(session)
     return int(session.scalar(select(func.count()).select_from(LedgerQueueEntry)) or 0)
 
 
@@ -139,11 +156,11 @@ def get_payload(session: Session, *, seq: int) -> LedgerPayload | None:
     return session.get(LedgerPayload, seq)
 
 
-def erase_payload(session: Session, *, seq: int, reason: str, actor: Actor) -> int:
+def erase_payload(session: Session, *, seq: int, reason: str, actor: Actor) -> None:
     """Erase a sealed record's payload and key (GDPR Art. 17); the erasure is itself a record.
 
     The chain still verifies: the record commits to a keyed digest, and without the key the
-    digest says nothing about the erased payload. Returns the erasure record's queue id.
+    digest says nothing about the erased payload.
     """
     if not reason.strip():
         raise LedgerError("an erasure needs a reason")
@@ -157,5 +174,5 @@ def erase_payload(session: Session, *, seq: int, reason: str, actor: Actor) -> i
     row.key = None
     row.erased_at = utcnow()
     session.flush()
-    return append_record(session, action="payload.erased", actor=actor,
+    append_record(session, action="payload.erased", actor=actor,
                          subject={"record": str(seq)}, data={"erased_seq": seq, "reason": reason})

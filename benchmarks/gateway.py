@@ -1,0 +1,165 @@
+"""Full approval cycles, raw LangGraph against the gateway, on the same checkpointer.
+
+A cycle: start the 3-node SQL agent (generate → review → execute) with a DELETE; it
+interrupts in ``review``; a DBA approves; the graph resumes and ends. Raw LangGraph does the
+same with ``interrupt()`` and ``Command(resume={id: value})``, with no policy, no request
+rows, no ledger. The gateway does it all (policy, request, decision checks, resume job,
+ledger appends), with the background sequencer sealing. Both on SQLite and PostgreSQL, with
+1 and 16 concurrent clients, in one run.
+
+    python3 -m uv run python benchmarks/gateway.py [--cycles 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+from tests.support.postgres import throwaway_cluster
+
+from oversight import db
+from oversight.demo import graphs as demo
+from oversight.demo.users import demo_user
+from oversight.gateway.checkpointer import open_checkpointer
+from oversight.gateway.runtime import shipped_policies
+from oversight.gateway.service import Gateway
+from oversight.ledger.sealing import Sequencer
+from oversight.logs import configure_logging
+from oversight.policy import load_policy_set
+from oversight_audit import SignerKey
+
+INPUT = {"request": "delete the users inactive since 2025", "database": "production"}
+
+
+def raw_review(state: demo.SqlState) -> demo.SqlState:
+    answer = interrupt({"query": state["query"], "database": state.get("database"),
+                        "operation": state["operation"]})
+    return {"approved": answer == "approved"}
+
+
+def raw_graph() -> StateGraph[Any]:
+    builder: StateGraph[Any] = StateGraph(demo.SqlState)
+    builder.add_node("generate", demo.generate)
+    builder.add_node("review", raw_review)
+    builder.add_node("execute", demo.execute)
+    builder.add_edge(START, "generate")
+    builder.add_edge("generate", "review")
+    builder.add_edge("review", "execute")
+    builder.add_edge("execute", END)
+    return builder
+
+
+async def raw_cycles(url: str, clients: int, cycles: int) -> list[float]:
+    async with open_checkpointer(url) as checkpointer:
+        graph = raw_graph().compile(checkpointer=checkpointer)
+
+        async def one() -> float:
+            start = time.perf_counter()
+            config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+            result = await graph.ainvoke(INPUT, config)
+            [pending] = result["__interrupt__"]
+            done = await graph.ainvoke(Command(resume={pending.id: "approved"}), config)
+            assert done["result"].startswith("executed")
+            return time.perf_counter() - start
+
+        return await _drive(one, clients, cycles)
+
+
+async def gateway_cycles(url: str, clients: int, cycles: int) -> list[float]:
+    engine = db.create_db_engine(url, pool_size=clients + 4)
+    sessions = db.session_factory(engine)
+    signer = SignerKey("bench", Ed25519PrivateKey.from_private_bytes(b"\x02" * 32))
+    sequencer = Sequencer(sessions, signer=signer, origin="bench", interval=0.25)
+    sequencer.start()
+    policy = load_policy_set([shipped_policies()])
+    try:
+        async with open_checkpointer(url, pool_size=clients + 2) as checkpointer:
+            gateway = Gateway(sessions=sessions, checkpointer=checkpointer,
+                              evaluate=policy.evaluate)
+            gateway.register("sql_agent", demo.sql_agent)
+            now = time.time()
+            import datetime as dt
+            signed_in = dt.datetime.fromtimestamp(now, dt.UTC)
+            riley, dana = (demo_user(s, signed_in_at=signed_in) for s in ("riley", "dana"))
+
+            async def one() -> float:
+                start = time.perf_counter()
+                view = await gateway.start("sql_agent", INPUT, requester=riley)
+                [request] = view.pending
+                await gateway.decide(request.id, principal=dana, decision="approve",
+                                     payload_digest=request.payload_digest)
+                elapsed = time.perf_counter() - start
+                assert (await gateway.request(request.id)).status == "resumed"
+                return elapsed
+
+            return await _drive(one, clients, cycles)
+    finally:
+        sequencer.stop()
+        engine.dispose()
+
+
+async def _drive(one: Any, clients: int, cycles: int) -> list[float]:
+    for _ in range(3):
+        await one()  # warm up
+    latencies: list[float] = []
+    remaining = cycles
+
+    async def client() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            latencies.append(await one())
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    wall = time.perf_counter() - started
+    latencies.append(-wall)  # the last element carries the wall time
+    return latencies
+
+
+def report(backend: str, clients: int, raw: list[float], gated: list[float]) -> None:
+    raw_wall, gate_wall = -raw.pop(), -gated.pop()
+    raw_ms, gate_ms = statistics.median(raw) * 1000, statistics.median(gated) * 1000
+    raw_rate, gate_rate = len(raw) / raw_wall, len(gated) / gate_wall
+    print(f"{backend:10s} {clients:2d} clients: raw {raw_ms:6.1f} ms/cycle ({raw_rate:5.1f}/s)"
+          f" | gateway {gate_ms:6.1f} ms/cycle ({gate_rate:5.1f}/s)"
+          f" | ratio per cycle {gate_ms / raw_ms:4.2f}x, throughput {raw_rate / gate_rate:4.2f}x",
+          flush=True)
+
+
+async def measure(backend: str, make_url: Any, cycles: int) -> None:
+    for clients in (1, 16):
+        raw = await raw_cycles(make_url(), clients, cycles)
+        url = make_url()
+        db.upgrade(url)
+        gated = await gateway_cycles(url, clients, cycles)
+        report(backend, clients, raw, gated)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=200)
+    args = parser.parse_args()
+    configure_logging("console", "WARNING")
+    with throwaway_cluster() as server:
+        asyncio.run(measure("PostgreSQL", lambda: server.create_database("bench"), args.cycles))
+    with tempfile.TemporaryDirectory() as tmp:
+        counter = iter(range(100))
+        asyncio.run(measure("SQLite", lambda: f"sqlite:///{tmp}/bench{next(counter)}.db",
+                            args.cycles))
+
+
+if __name__ == "__main__":
+    main()

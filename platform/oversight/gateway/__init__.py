@@ -1,0 +1,1 @@
+"""Running graphs through Oversight: capturing interrupts and resuming."""

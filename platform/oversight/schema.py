@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from oversight.db import Base
 from oversight.approvals import models as approval_models
+from oversight.db import Base
 from oversight.gateway import models as gateway_models
 from oversight.ledger import models as ledger_models
 

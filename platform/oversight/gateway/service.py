@@ -380,6 +380,16 @@ class Gateway:
         thread = _thread(session, thread_id, for_update=True)
         thread.status, thread.updated_at = "rejected", now
 
+    async def reconcile(self, thread_id: str) -> ThreadView:
+        """Register what the checkpointer says the thread waits on now (repairs drift both
+        ways: an interrupt no request knows is registered and put through policy; a pending
+        request whose interrupt is gone is closed)."""
+        graph_name = await self._graph_name(thread_id)
+        graph = self.registry.compiled(graph_name, self.checkpointer)
+        state = await graph.aget_state(self._config(thread_id))
+        return await self._settle(await self._tx(lambda s: self._register(
+            s, thread_id, graph_name, state, swallowed=None, error=None, job_id=None)))
+
     # ---- reading ----------------------------------------------------------------------------
 
     async def request(self, request_id: str) -> ApprovalRequest:

@@ -43,10 +43,10 @@ def _report_error(exc: PolicyError, *, hint: str, as_json: bool) -> NoReturn:
         raise typer.Exit(1)
     for problem in problems:
         typer.echo(str(problem), err=True)
-    if not problems:
-        typer.echo(f"error: {exc.detail}", err=True)
     if problems:
         typer.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}.", err=True)
+    else:
+        typer.echo(f"error: {exc.detail}", err=True)
     typer.echo(hint, err=True)
     raise typer.Exit(1)
 

@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column("shape", sa.String(length=40), nullable=False),
     sa.Column("summary", sa.Text(), nullable=True),
     sa.Column("payload", sa.Text(), nullable=False, comment="canonical JSON shown to approvers"),
+    sa.Column("original_payload", sa.Text(), nullable=True, comment="the payload as raised, kept once an edit replaced it"),
     sa.Column("payload_digest", sa.String(length=80), nullable=False),
     sa.Column("original_digest", sa.String(length=80), nullable=False),
     sa.Column("status", sa.String(length=20), nullable=False),

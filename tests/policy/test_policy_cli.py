@@ -143,14 +143,16 @@ def test_replay(tmp_path: Path, policies_dir: Path, data_dir: Path) -> None:
     assert document["changes"][0]["after"]["rule_id"] == "sql-other"
 
 
-def test_replay_needs_events_and_has_no_database_yet(policies_dir: Path) -> None:
+def test_replay_needs_one_source_of_events(policies_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(policies_dir)])
     assert result.exit_code == 2
-    assert "Missing --events FILE." in result.stderr
+    assert "exactly one of --events FILE and --from-db" in result.stderr
+    result = runner.invoke(app, ["replay", str(policies_dir), "--since", "2026-11-01"])
+    assert result.exit_code == 2
+    assert "--since goes with --from-db" in result.stderr
     result = runner.invoke(app, ["replay", str(policies_dir), "--from-db", "--since", "7d"])
     assert result.exit_code == 2
-    assert "--from-db is not available yet" in result.stderr
-    assert "--events FILE" in result.stderr
+    assert "'7d' is not an ISO 8601 time" in result.stderr
 
 
 def test_schema_is_the_shipped_schema_file(policies_dir: Path) -> None:

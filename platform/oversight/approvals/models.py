@@ -39,6 +39,8 @@ class ApprovalRequest(Base):
     shape: Mapped[str] = mapped_column(String(40))
     summary: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text, comment="canonical JSON shown to approvers")
+    original_payload: Mapped[str | None] = mapped_column(
+        Text, comment="the payload as raised, kept once an edit replaced it")
     payload_digest: Mapped[str] = mapped_column(String(80))
     original_digest: Mapped[str] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(20), index=True)
@@ -54,6 +56,9 @@ class ApprovalRequest(Base):
     deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    escalation_step: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0",
+        comment="escalation steps of on_timeout applied so far (by the sweeper)")
 
 
 class ApprovalDecision(Base):

@@ -300,6 +300,7 @@ def decide(
         created_at=now)
     session.add(decision)
     if edit is not None:
+        request.original_payload = request.original_payload or request.payload
         request.payload = canonical_json(edit.payload).decode()
         request.payload_digest = payload_fingerprint(edit.payload)
         decision.payload_digest = request.payload_digest  # an edit approves what it produced

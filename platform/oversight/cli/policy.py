@@ -15,7 +15,7 @@ from oversight.policy import PolicySet, load_policy_set
 from oversight.policy.eventfiles import read_event, read_recorded_events
 from oversight.policy.exceptions import PolicyError, PolicyInvalid
 from oversight.policy.explain import explain_event, render_explanation
-from oversight.policy.replay import render_replay, replay
+from oversight.policy.replay import ReplayReport, render_replay, replay
 from oversight.policy.schemas import policy_json_schema
 from oversight.policy.testing import render_report, run_policy_tests
 
@@ -153,17 +153,20 @@ def replay_command(
     as_json: AsJson = False,
 ) -> None:
     """Run a candidate set over past events; report every outcome that would change."""
-    if from_db or since:
-        _fail("--from-db is not available yet: the gateway does not record interrupts in "
-              "this version.", hint="Export past events to a JSON Lines file and pass "
-                                    "--events FILE.", code=2)
-    if events is None:
-        _fail("Missing --events FILE.", hint="Pass the past events to replay, e.g. "
-                                             "--events events.jsonl.", code=2)
+    if since and not from_db:
+        _fail("--since goes with --from-db.", hint="Add --from-db to read the gateway's "
+                                                   "database.", code=2)
+    if from_db == (events is not None):
+        _fail("Give exactly one of --events FILE and --from-db.",
+              hint="Pass the past events to replay, e.g. --events events.jsonl, or read the "
+                   "gateway's database with --from-db [--since 2026-11-01T00:00:00Z].", code=2)
     candidate = _load(paths, as_json=as_json)
     baseline = _load(against, as_json=as_json) if against else None
     try:
-        report = replay(candidate, read_recorded_events(events), baseline)
+        if events is not None:
+            report = replay(candidate, read_recorded_events(events), baseline)
+        else:
+            report = _replay_from_db(candidate, baseline, since)
     except PolicyError as exc:
         _report_error(exc, as_json=as_json, hint="Fix the events file above, or compare "
                                                  "with the set in force using --against.")
@@ -173,6 +176,27 @@ def replay_command(
         typer.echo(render_replay(report))
     if fail_on_change and report.changes:
         raise typer.Exit(1)
+
+
+def _replay_from_db(candidate: PolicySet, baseline: PolicySet | None,
+                    since: str | None) -> ReplayReport:
+    import datetime as dt
+
+    from oversight.approvals.history import recorded_events
+    from oversight.cli.context import command_context
+
+    moment = None
+    if since is not None:
+        try:
+            moment = dt.datetime.fromisoformat(since)
+        except ValueError:
+            _fail(f"--since: {since!r} is not an ISO 8601 time.",
+                  hint="Write it like 2026-11-01T00:00:00Z.", code=2)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+    ctx = command_context()
+    with ctx.sessions() as session:
+        return replay(candidate, recorded_events(session, since=moment), baseline)
 
 
 @app.command()

@@ -26,9 +26,9 @@ from oversight.approvals.exceptions import DecisionRefused
 from oversight.approvals.models import PENDING, ApprovalRequest
 from oversight.auth.identity import Principal
 from oversight.db import utcnow
-from oversight.gateway import adapters, jobs
+from oversight.gateway import adapters, jobs, threads
 from oversight.gateway.checkpointer import release_abandoned_writes
-from oversight.gateway.exceptions import ThreadClosed, ThreadNotFound, ThreadWaiting
+from oversight.gateway.exceptions import ThreadClosed, ThreadWaiting
 from oversight.gateway.models import ResumeJob, Thread
 from oversight.gateway.payloads import check_json_safe
 from oversight.gateway.registry import GraphRegistration, GraphRegistry
@@ -36,11 +36,10 @@ from oversight.gateway.request import clear_marks, raised_nodes
 from oversight.ledger import service as ledger
 from oversight.ledger.actors import SystemActor
 from oversight.logs import get_logger
-from oversight.policy.outcomes import PolicyEvent, PolicyOutcome, Requester
+from oversight.policy.outcomes import PolicyEvent, PolicyOutcome
 
 T = TypeVar("T")
 PolicyEvaluator = Callable[[PolicyEvent], PolicyOutcome]
-ClaimedJob = tuple[int, str, str, Any]  # job id, thread id, interrupt id, resume value
 GATEWAY = SystemActor("gateway")
 RUNNER = SystemActor("runner")
 log = get_logger("gateway")
@@ -99,7 +98,7 @@ class Gateway:
 
     async def _graph_name(self, thread_id: str) -> str:
         if thread_id not in self._graph_of:
-            self._graph_of[thread_id] = await self._tx(lambda s: _thread(s, thread_id).graph)
+            self._graph_of[thread_id] = await self._tx(lambda s: threads.get_thread(s, thread_id).graph)
         return self._graph_of[thread_id]
 
     # ---- starting and continuing runs ---------------------------------------------------
@@ -116,7 +115,7 @@ class Gateway:
                 id=thread_id, graph=graph, status="running", created_at=now, updated_at=now,
                 requester_issuer=requester.issuer if requester else None,
                 requester_subject=requester.subject if requester else None,
-                requester=json.dumps(_principal_json(requester)) if requester else None))
+                requester=json.dumps(threads.principal_json(requester)) if requester else None))
             session.flush()
             ledger.append_record(session, action="run.started",
                                  actor=requester.to_actor() if requester else GATEWAY,
@@ -132,8 +131,8 @@ class Gateway:
         check_json_safe(input, where="input")
 
         def check(session: Session) -> None:
-            thread = _thread(session, thread_id, for_update=True)
-            if thread.status in ("waiting", "running") or _pending(session, thread_id) or \
+            thread = threads.get_thread(session, thread_id, for_update=True)
+            if thread.status in ("waiting", "running") or threads.pending_requests(session, thread_id) or \
                     jobs.has_open_jobs(session, thread_id):
                 raise ThreadWaiting(
                     f"thread {thread_id} waits on a decision; new input would drop the pending "
@@ -181,11 +180,11 @@ class Gateway:
     def _register(self, session: Session, thread_id: str, graph_name: str, state: StateSnapshot,
                   *, swallowed: str | None, error: str | None, job_id: int | None) -> ThreadView:
         now = self.clock()
-        thread = _thread(session, thread_id, for_update=True)
+        thread = threads.get_thread(session, thread_id, for_update=True)
         subject = {"graph": graph_name, "thread": thread_id}
         if job_id is not None:
             job = jobs.finish_applied(session, job_id=job_id, now=now)
-            approvals.close_requests(session, _requests_of(session, thread_id, job.interrupt_id),
+            approvals.close_requests(session, threads.requests_of(session, thread_id, job.interrupt_id),
                                      status="resumed", action="resume.applied", actor=RUNNER,
                                      reason="resumed", now=now)
         if swallowed or error:
@@ -196,9 +195,9 @@ class Gateway:
             ledger.append_record(session, action="interrupt.swallowed" if swallowed else "run.failed",
                                  actor=GATEWAY, subject=subject, time=now,
                                  data={"node": swallowed, "error": thread.error})
-            approvals.close_requests(session, _pending(session, thread_id), status="cancelled",
-                                     action="request.cancelled", actor=GATEWAY,
-                                     reason="the run failed", now=now)
+            approvals.close_requests(session, threads.pending_requests(session, thread_id),
+                                     status="cancelled", action="request.cancelled",
+                                     actor=GATEWAY, reason="the run failed", now=now)
             log.warning("gateway.run_failed", thread=thread_id, node=swallowed,
                         swallowed=bool(swallowed))
             return ThreadView(id=thread_id, graph=graph_name, status=thread.status,
@@ -206,7 +205,7 @@ class Gateway:
         registration = self.registry.get(graph_name)
         drafts = [d if d.shape not in ("raw", "breakpoint") else
                   dataclasses.replace(d, action=registration.action_for(d.node))
-                  for d in _drafts_of(state)]
+                  for d in threads.drafts_of(state)]
         existing = list(session.scalars(select(ApprovalRequest).where(
             ApprovalRequest.thread_id == thread_id)))
         known = {r.interrupt_id for r in existing}
@@ -215,7 +214,7 @@ class Gateway:
         approvals.close_requests(session, stale, status="closed", action="request.closed",
                                  actor=GATEWAY, reason="its interrupt is no longer pending",
                                  now=now)
-        requester = _requester(thread)
+        requester = threads.requester_of(thread)
         by_interrupt: dict[str, list[approvals.RequestDraft]] = {}
         for draft in drafts:
             if draft.interrupt_id not in known:
@@ -231,7 +230,7 @@ class Gateway:
                 outcome=self.evaluate(PolicyEvent(
                     graph=graph_name, node=draft.node, action=draft.action,
                     payload=draft.payload, requester=requester, time=now)),
-                requester=_principal_from(thread), now=now) for draft in parts]
+                requester=threads.principal_from(thread), now=now) for draft in parts]
             existing.extend(requests)
             if all(r.status != PENDING for r in requests):
                 self.enqueue_resume(session, requests, now=now)
@@ -286,7 +285,7 @@ class Gateway:
                      idempotency_key: str | None = None, resume: bool = True
                      ) -> approvals.DecisionResult:
         """Record a decision; a final one queues the resume (and runs it here by default)."""
-        def work(session: Session) -> tuple[approvals.DecisionResult, ClaimedJob | None]:
+        def work(session: Session) -> tuple[approvals.DecisionResult, threads.ClaimedJob | None]:
             now = self.clock()
             result = approvals.decide(
                 session, request_id=request_id, principal=principal, kind=decision,
@@ -324,7 +323,7 @@ class Gateway:
         """Claim and run resume jobs until none is claimable; returns how many ran."""
         done = 0
         while done < limit:
-            job = await self._tx(lambda s: _claim_copy(s, self.runner_id, self.lease,
+            job = await self._tx(lambda s: threads.claim_copy(s, self.runner_id, self.lease,
                                                        self.clock(), thread_id))
             if job is None:
                 return done
@@ -332,7 +331,7 @@ class Gateway:
             done += 1
         return done
 
-    async def _run_claimed(self, job: ClaimedJob) -> ThreadView | None:
+    async def _run_claimed(self, job: threads.ClaimedJob) -> ThreadView | None:
         """Run a claimed job; a failure puts it back in the queue (or fails it for good)."""
         try:
             return await self._run_job(*job)
@@ -348,7 +347,7 @@ class Gateway:
         graph_name = await self._graph_name(thread_id)
         graph = self.registry.compiled(graph_name, self.checkpointer)
         state = await graph.aget_state(self._config(thread_id))
-        live = {d.interrupt_id for d in _drafts_of(state)}
+        live = {d.interrupt_id for d in threads.drafts_of(state)}
         if interrupt_id not in live:
             await self._tx(lambda s: self._skip_job(s, job_id, thread_id, interrupt_id))
             return None
@@ -365,7 +364,7 @@ class Gateway:
     def _skip_job(self, session: Session, job_id: int, thread_id: str, interrupt_id: str) -> None:
         now = self.clock()
         jobs.finish_applied(session, job_id=job_id, now=now)
-        approvals.close_requests(session, _requests_of(session, thread_id, interrupt_id),
+        approvals.close_requests(session, threads.requests_of(session, thread_id, interrupt_id),
                                  status="closed", action="resume.skipped", actor=RUNNER,
                                  reason="the interrupt was no longer pending (already resumed)",
                                  now=now)
@@ -374,10 +373,10 @@ class Gateway:
                            interrupt_id: str) -> None:
         now = self.clock()
         jobs.finish_applied(session, job_id=job_id, now=now)
-        approvals.close_requests(session, _requests_of(session, thread_id, interrupt_id),
+        approvals.close_requests(session, threads.requests_of(session, thread_id, interrupt_id),
                                  status="resumed", action="resume.applied", actor=RUNNER,
                                  reason="the step was rejected; the thread stops here", now=now)
-        thread = _thread(session, thread_id, for_update=True)
+        thread = threads.get_thread(session, thread_id, for_update=True)
         thread.status, thread.updated_at = "rejected", now
 
     async def reconcile(self, thread_id: str) -> ThreadView:
@@ -399,66 +398,9 @@ class Gateway:
     async def thread(self, thread_id: str) -> ThreadView:
         """The thread's status, pending requests and latest values."""
         def work(session: Session) -> tuple[Thread, list[ApprovalRequest]]:
-            return _thread(session, thread_id), _pending(session, thread_id)
+            return threads.get_thread(session, thread_id), threads.pending_requests(session, thread_id)
         thread, pending = await self._tx(work)
         graph = self.registry.compiled(thread.graph, self.checkpointer)
         state = await graph.aget_state(self._config(thread_id))
         return ThreadView(id=thread.id, graph=thread.graph, status=thread.status, pending=pending,
                           values=state.values, error=thread.error)
-
-
-def _claim_copy(session: Session, runner: str, lease: dt.timedelta, now: dt.datetime,
-                thread_id: str | None) -> ClaimedJob | None:
-    job = jobs.claim(session, runner=runner, lease=lease, now=now, thread_id=thread_id)
-    if job is None:
-        return None
-    return job.id, job.thread_id, job.interrupt_id, json.loads(job.value or "null")
-
-
-def _drafts_of(state: StateSnapshot) -> list[approvals.RequestDraft]:
-    drafts = [draft for task in state.tasks for intr in task.interrupts
-              for draft in adapters.drafts_for(intr.id, task.name, intr.value)]
-    if drafts or not state.next or any(task.error for task in state.tasks):
-        return drafts
-    checkpoint_id = str(state.config.get("configurable", {}).get("checkpoint_id", ""))
-    return [adapters.breakpoint_draft(checkpoint_id, node) for node in state.next]
-
-
-def _thread(session: Session, thread_id: str, *, for_update: bool = False) -> Thread:
-    query = select(Thread).where(Thread.id == thread_id)
-    thread = session.scalars(query.with_for_update() if for_update else query).first()
-    if thread is None:
-        raise ThreadNotFound(f"no thread {thread_id}", thread=thread_id)
-    return thread
-
-
-def _pending(session: Session, thread_id: str) -> list[ApprovalRequest]:
-    return list(session.scalars(select(ApprovalRequest).where(
-        ApprovalRequest.thread_id == thread_id, ApprovalRequest.status == PENDING)
-        .order_by(ApprovalRequest.created_at, ApprovalRequest.part)))
-
-
-def _requests_of(session: Session, thread_id: str, interrupt_id: str) -> list[ApprovalRequest]:
-    return list(session.scalars(select(ApprovalRequest).where(
-        ApprovalRequest.thread_id == thread_id, ApprovalRequest.interrupt_id == interrupt_id)))
-
-
-def _principal_json(principal: Principal) -> dict[str, Any]:
-    return {"issuer": principal.issuer, "subject": principal.subject, "name": principal.name,
-            "roles": sorted(principal.roles)}
-
-
-def _principal_from(thread: Thread) -> Principal | None:
-    if not thread.requester:
-        return None
-    data = json.loads(thread.requester)
-    return Principal(issuer=data["issuer"], subject=data["subject"], name=data.get("name"),
-                     roles=frozenset(data.get("roles", ())))
-
-
-def _requester(thread: Thread) -> Requester | None:
-    principal = _principal_from(thread)
-    if principal is None:
-        return None
-    return Requester(issuer=principal.issuer, subject=principal.subject, roles=principal.roles,
-                     name=principal.name)

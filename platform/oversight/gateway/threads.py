@@ -1,0 +1,78 @@
+"""Reading threads and requests for the gateway, and turning a state into request drafts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from langgraph.types import StateSnapshot
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from oversight.approvals import service as approvals
+from oversight.approvals.models import PENDING, ApprovalRequest
+from oversight.auth.identity import Principal
+from oversight.gateway import adapters, jobs
+from oversight.gateway.exceptions import ThreadNotFound
+from oversight.gateway.models import Thread
+from oversight.policy.outcomes import Requester
+
+ClaimedJob = tuple[int, str, str, Any]  # job id, thread id, interrupt id, resume value
+
+
+def claim_copy(session: Session, runner: str, lease: dt.timedelta, now: dt.datetime,
+                thread_id: str | None) -> ClaimedJob | None:
+    job = jobs.claim(session, runner=runner, lease=lease, now=now, thread_id=thread_id)
+    if job is None:
+        return None
+    return job.id, job.thread_id, job.interrupt_id, json.loads(job.value or "null")
+
+
+def drafts_of(state: StateSnapshot) -> list[approvals.RequestDraft]:
+    drafts = [draft for task in state.tasks for intr in task.interrupts
+              for draft in adapters.drafts_for(intr.id, task.name, intr.value)]
+    if drafts or not state.next or any(task.error for task in state.tasks):
+        return drafts
+    checkpoint_id = str(state.config.get("configurable", {}).get("checkpoint_id", ""))
+    return [adapters.breakpoint_draft(checkpoint_id, node) for node in state.next]
+
+
+def get_thread(session: Session, thread_id: str, *, for_update: bool = False) -> Thread:
+    query = select(Thread).where(Thread.id == thread_id)
+    thread = session.scalars(query.with_for_update() if for_update else query).first()
+    if thread is None:
+        raise ThreadNotFound(f"no thread {thread_id}", thread=thread_id)
+    return thread
+
+
+def pending_requests(session: Session, thread_id: str) -> list[ApprovalRequest]:
+    return list(session.scalars(select(ApprovalRequest).where(
+        ApprovalRequest.thread_id == thread_id, ApprovalRequest.status == PENDING)
+        .order_by(ApprovalRequest.created_at, ApprovalRequest.part)))
+
+
+def requests_of(session: Session, thread_id: str, interrupt_id: str) -> list[ApprovalRequest]:
+    return list(session.scalars(select(ApprovalRequest).where(
+        ApprovalRequest.thread_id == thread_id, ApprovalRequest.interrupt_id == interrupt_id)))
+
+
+def principal_json(principal: Principal) -> dict[str, Any]:
+    return {"issuer": principal.issuer, "subject": principal.subject, "name": principal.name,
+            "roles": sorted(principal.roles)}
+
+
+def principal_from(thread: Thread) -> Principal | None:
+    if not thread.requester:
+        return None
+    data = json.loads(thread.requester)
+    return Principal(issuer=data["issuer"], subject=data["subject"], name=data.get("name"),
+                     roles=frozenset(data.get("roles", ())))
+
+
+def requester_of(thread: Thread) -> Requester | None:
+    principal = principal_from(thread)
+    if principal is None:
+        return None
+    return Requester(issuer=principal.issuer, subject=principal.subject, roles=principal.roles,
+                     name=principal.name)

@@ -6,7 +6,8 @@ from oversight.approvals import models as approval_models
 from oversight.db import Base
 from oversight.gateway import models as gateway_models
 from oversight.ledger import models as ledger_models
+from oversight.stops import models as stop_models
 
 metadata = Base.metadata
 
-__all__ = ["approval_models", "gateway_models", "ledger_models", "metadata"]
+__all__ = ["approval_models", "gateway_models", "ledger_models", "metadata", "stop_models"]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oversight.gateway.models import ResumeJob, Thread
+from oversight.stops import service as stops
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 MAX_ATTEMPTS = 5
@@ -40,11 +41,13 @@ def claim(session: Session, *, runner: str, lease: dt.timedelta, now: dt.datetim
     busy_threads = select(ResumeJob.thread_id).where(ResumeJob.status == RUNNING,
                                                      ResumeJob.lease_until >= now)
     query = (select(ResumeJob)
+             .join(Thread, Thread.id == ResumeJob.thread_id)
              .where(((ResumeJob.status == QUEUED)
                      | ((ResumeJob.status == RUNNING) & (ResumeJob.lease_until < now))),
-                    ResumeJob.thread_id.not_in(busy_threads))
+                    ResumeJob.thread_id.not_in(busy_threads),
+                    ~stops.covers(ResumeJob.thread_id, Thread.graph))
              .order_by(ResumeJob.id).limit(1)
-             .with_for_update(skip_locked=True))
+             .with_for_update(skip_locked=True, of=ResumeJob))
     if thread_id is not None:
         query = query.where(ResumeJob.thread_id == thread_id)
     job = session.scalars(query).first()
@@ -98,6 +101,14 @@ def has_open_jobs(session: Session, thread_id: str) -> bool:
     return session.scalar(select(ResumeJob.id).where(
         ResumeJob.thread_id == thread_id, ResumeJob.status.in_((QUEUED, RUNNING))).limit(1)
     ) is not None
+
+
+def release(session: Session, *, job_id: int) -> None:
+    """Give a claimed job back untouched (a stop now covers its thread)."""
+    job = session.get(ResumeJob, job_id, with_for_update=True)
+    if job is not None and job.status == RUNNING:
+        job.status, job.lease_until, job.attempts = QUEUED, None, max(job.attempts - 1, 0)
+        session.flush()
 
 
 def finish_applied(session: Session, *, job_id: int, now: dt.datetime) -> ResumeJob:

@@ -37,6 +37,8 @@ from oversight.ledger import service as ledger
 from oversight.ledger.actors import SystemActor
 from oversight.logs import get_logger
 from oversight.policy.outcomes import PolicyEvent, PolicyOutcome
+from oversight.stops import service as stops
+from oversight.stops.exceptions import Stopped
 
 T = TypeVar("T")
 PolicyEvaluator = Callable[[PolicyEvent], PolicyOutcome]
@@ -111,6 +113,7 @@ class Gateway:
         now = self.clock()
 
         def create(session: Session) -> None:
+            stops.check_not_stopped(session, graph=graph)
             session.add(Thread(
                 id=thread_id, graph=graph, status="running", created_at=now, updated_at=now,
                 requester_issuer=requester.issuer if requester else None,
@@ -132,6 +135,7 @@ class Gateway:
 
         def check(session: Session) -> None:
             thread = threads.get_thread(session, thread_id, for_update=True)
+            stops.check_not_stopped(session, graph=thread.graph, thread_id=thread_id)
             if thread.status in ("waiting", "running") or threads.pending_requests(session, thread_id) or \
                     jobs.has_open_jobs(session, thread_id):
                 raise ThreadWaiting(
@@ -295,6 +299,9 @@ class Gateway:
             if result.interrupt_final:
                 job = self.enqueue_resume(session, approvals.siblings(session, result.request),
                                           now=now)
+                thread = threads.get_thread(session, result.request.thread_id, for_update=True)
+                if not threads.pending_requests(session, thread.id):
+                    thread.status, thread.updated_at = "running", now
                 # this process runs the resume it just queued, unless the thread is busy
                 if resume and jobs.claim_enqueued(session, job, runner=self.runner_id,
                                                   lease=self.lease, now=now):
@@ -345,6 +352,9 @@ class Gateway:
     async def _run_job(self, job_id: int, thread_id: str, interrupt_id: str, value: Any
                        ) -> ThreadView | None:
         graph_name = await self._graph_name(thread_id)
+        if await self._tx(lambda s: _stopped(s, graph_name, thread_id)):
+            await self._tx(lambda s: jobs.release(s, job_id=job_id))
+            return None
         graph = self.registry.compiled(graph_name, self.checkpointer)
         state = await graph.aget_state(self._config(thread_id))
         live = {d.interrupt_id for d in threads.drafts_of(state)}
@@ -404,3 +414,11 @@ class Gateway:
         state = await graph.aget_state(self._config(thread_id))
         return ThreadView(id=thread.id, graph=thread.graph, status=thread.status, pending=pending,
                           values=state.values, error=thread.error)
+
+
+def _stopped(session: Session, graph: str, thread_id: str) -> bool:
+    try:
+        stops.check_not_stopped(session, graph=graph, thread_id=thread_id)
+    except Stopped:
+        return True
+    return False

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
         description='Graphs to run, as JSON: {"name": "module:attribute"} of a StateGraph '
         "builder, a function returning one, or a compiled graph.",
     )
+    stop_roles: list[str] = Field(
+        default_factory=list,
+        description="Roles besides admin that may press the stop button (JSON list).",
+    )
+    runner_interval_seconds: float = Field(default=1.0, gt=0,
+                                           description="How often the server looks for resumes "
+                                           "queued by other processes.")
+    policy_reload_seconds: float = Field(default=5.0, ge=0,
+                                         description="How often policy files are checked for "
+                                         "changes (0 disables).")
+    max_body_bytes: int = Field(default=1 << 20, gt=0, description="Largest request body.")
     seal_interval_seconds: float = Field(default=0.5, gt=0)
     seal_batch_size: int = Field(default=5000, gt=0)
 

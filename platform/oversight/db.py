@@ -104,8 +104,12 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with Oversight's connection settings applied."""
+def create_db_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with Oversight's connection settings applied.
+
+    On SQLite every transaction takes the write lock at ``BEGIN IMMEDIATE``, except on a
+    ``read_only`` engine, whose deferred transactions read a WAL snapshot and block no one.
+    """
     sa_url = sqlalchemy_url(url)
     parsed = make_url(sa_url)
     if parsed.get_backend_name() == "sqlite":
@@ -117,7 +121,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        if not read_only:
+            event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(sa_url, **kwargs)

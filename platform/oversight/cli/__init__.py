@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from oversight.cli import audit, db, demo, keys, lint, policy
+from oversight.cli import audit, db, demo, keys, lint, policy, serve
 
 app = typer.Typer(
     name="oversight",
@@ -21,6 +21,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
 app.command(name="demo")(demo.demo)
 app.command(name="lint")(lint.lint)
+app.command(name="serve")(serve.serve)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oversight.config import Settings
 from oversight.gateway.checkpointer import open_checkpointer
-from oversight.gateway.service import Gateway
+from oversight.gateway.service import Gateway, PolicyEvaluator
 from oversight.policy import PolicySet, load_policy_set
 
 
@@ -25,18 +25,23 @@ def shipped_policies() -> Path:
 
 def load_policies(settings: Settings) -> PolicySet:
     """The policy set the settings name (default: the shipped rules)."""
-    return load_policy_set(settings.policy_paths or [shipped_policies()])
+    return load_policy_set(policy_paths(settings))
+
+
+def policy_paths(settings: Settings) -> list[Path]:
+    """The policy files or folders in force (default: the shipped rules)."""
+    return list(settings.policy_paths or [shipped_policies()])
 
 
 @asynccontextmanager
 async def open_gateway(
-    settings: Settings, sessions: sessionmaker[Session], *, policy: PolicySet | None = None,
-    **options: object,
+    settings: Settings, sessions: sessionmaker[Session], *,
+    evaluate: PolicyEvaluator | None = None, **options: object,
 ) -> AsyncIterator[Gateway]:
     """A gateway with the configured graphs registered; closes its checkpointer on exit."""
-    policy = policy or load_policies(settings)
+    evaluate = evaluate or load_policies(settings).evaluate
     async with open_checkpointer(settings.resolved_database_url) as checkpointer:
-        gateway = Gateway(sessions=sessions, checkpointer=checkpointer, evaluate=policy.evaluate,
+        gateway = Gateway(sessions=sessions, checkpointer=checkpointer, evaluate=evaluate,
                           **options)  # type: ignore[arg-type]
         for name, target in settings.graphs.items():
             gateway.register(name, target)

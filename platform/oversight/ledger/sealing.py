@@ -193,6 +193,11 @@ class Sequencer:
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
 
+    @property
+    def running(self) -> bool:
+        """True while the background thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         """Start the background thread."""
         self._thread = threading.Thread(target=self._run, name="oversight-sequencer", daemon=True)

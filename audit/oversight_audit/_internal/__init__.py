@@ -1,0 +1,1 @@
+"""Private helpers of ``oversight_audit``; nothing here is a stable interface."""

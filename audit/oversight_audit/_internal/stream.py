@@ -1,0 +1,165 @@
+"""One pass over ``records.jsonl``: lines, seq, hashes, ``prev`` links and the Merkle tree.
+
+This loop is the verifier's hot path, written flat on purpose: the tree is extended
+in place (a compact range's hash list) rather than through ``CompactRange.append``, which
+would build a list of completed nodes per leaf that nobody here stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from oversight_audit._internal.fastline import LineChecker, LineFacts
+from oversight_audit.errors import (
+    AuditError,
+    BundleError,
+    ChainError,
+    MalformedRecord,
+    VerificationError,
+)
+from oversight_audit.merkle import CompactRange, compact_root
+from oversight_audit.records import GENESIS_PREV
+
+Progress = Callable[[int], None]
+PROGRESS_EVERY = 1 << 16
+_GENESIS = GENESIS_PREV.encode()
+_sha256 = hashlib.sha256
+
+
+class Stops(Protocol):
+    """Where the stream must pause to compare the tree with a checkpoint."""
+
+    @property
+    def next_size(self) -> int:
+        """The next tree size to stop at (-1 for none)."""
+
+    def reached(self, size: int, root: bytes, chain_head: bytes) -> None:
+        """Called with the root and last record hash when the tree reaches ``next_size``."""
+
+
+def seq_error(seq: int, expected: int) -> ChainError:
+    """The error for a line holding ``seq`` where ``expected`` was due."""
+    if seq > expected:
+        gone = f"seq {expected}" if seq == expected + 1 else f"seq {expected}..{seq - 1}"
+        return ChainError(f"{gone} missing or out of order: the line holds seq {seq}",
+                          seq=expected, check="seq")
+    return ChainError(f"expected seq {expected}, found seq {seq} (duplicated or out of order)",
+                      seq=expected, check="seq")
+
+
+class RecordStream:
+    """Streams one records file; after ``run``: ``first``, ``count``, ``last_hash``."""
+
+    def __init__(self, path: Path, name: str, progress: Progress | None = None) -> None:
+        self.path = path
+        self.name = name
+        self.progress = progress
+        self.first: int | None = None
+        self.count = 0
+        self.last_hash = b""
+
+    def _open(self) -> BinaryIO:
+        try:
+            return open(self.path, "rb", buffering=1 << 20)  # the caller closes it
+        except FileNotFoundError:
+            raise BundleError(self.name, "missing") from None
+        except OSError as exc:
+            raise BundleError(self.name, f"cannot be read: {exc.strerror}") from None
+
+    def run(
+        self,
+        *,
+        first_seq: int | None,
+        tree: CompactRange,
+        stops: Stops | None = None,
+        on_digest: Callable[[int, bytes], None] | None = None,
+        limit: int | None = None,
+        past_limit: Callable[[int], VerificationError] | None = None,
+    ) -> None:
+        """Check every line. A line due at seq ``limit`` raises ``past_limit(limit)``."""
+        self.first = first_seq
+        checker = LineChecker()
+        fast = checker.fast
+        hashes = tree._hashes
+        size = tree.size
+        expected = -1 if first_seq is None else first_seq  # -1: the first line's seq
+        prev: bytes | None = None  # None until the first line: its prev is compared with nothing
+        wanted = stops.next_size if stops is not None else -1
+        progress, mask = self.progress, PROGRESS_EVERY - 1
+        count = 0
+        with self._open() as handle:
+            for raw in handle:
+                line = raw[:-1]
+                facts = fast(line) if prev is not None and expected != limit else None
+                if facts is None:
+                    facts = self._careful(raw, count + 1, expected, limit, past_limit)
+                seq, claimed_prev, claimed, digest, computed, node = facts
+                if prev is None:
+                    prev = _GENESIS if seq == 0 else claimed_prev
+                    if expected < 0:
+                        expected = self.first = seq
+                if seq != expected or computed != claimed or claimed_prev != prev:
+                    raise self._failure(line, count + 1, facts, expected, prev)
+                prev = claimed
+                walk = size
+                while walk & 1:
+                    node = _sha256(b"\x01" + hashes.pop() + node).digest()
+                    walk >>= 1
+                hashes.append(node)
+                size += 1
+                if size == wanted and stops is not None:
+                    stops.reached(size, compact_root(hashes), claimed)
+                    wanted = stops.next_size
+                if digest is not None and on_digest is not None:
+                    on_digest(seq, digest)
+                expected = seq + 1
+                count += 1
+                if progress is not None and not count & mask:
+                    progress(count)
+        tree._size = size
+        self.count = count
+        self.last_hash = prev or b""
+        if progress is not None:
+            progress(count)
+
+    def _careful(
+        self,
+        raw: bytes,
+        number: int,
+        expected: int,
+        limit: int | None,
+        past_limit: Callable[[int], VerificationError] | None,
+    ) -> LineFacts:
+        """The first line, an unusual one, or one past the limit: the reference path."""
+        if limit is not None and expected == limit and past_limit is not None:
+            raise past_limit(limit)
+        if raw[-1:] != b"\n":
+            raise BundleError(self.name, "the last line does not end with a newline "
+                              "(a truncated file?)", line=number)
+        try:
+            return LineChecker.reference(raw[:-1])
+        except MalformedRecord as exc:
+            due = "" if expected < 0 else f" (seq {expected} due)"
+            raise BundleError(self.name, f"{exc}{due}", line=number) from None
+
+    def _failure(
+        self, line: bytes, number: int, facts: LineFacts, expected: int, prev: bytes
+    ) -> AuditError:
+        """Why a line failed: malformed (unusable input), or the first check it fails."""
+        try:
+            LineChecker.reference(line)
+        except MalformedRecord as exc:
+            return BundleError(self.name, f"{exc} (seq {expected} due)", line=number)
+        seq, claimed_prev, claimed, _, computed, _ = facts
+        if seq != expected:
+            return seq_error(seq, expected)
+        if computed != claimed:
+            return ChainError(f"recomputed hash {computed.decode()} differs from the record's "
+                              f"hash {claimed.decode()}", seq=seq, check="hash")
+        if seq == 0:
+            return ChainError("prev of seq 0 is not the genesis value", seq=seq, check="prev")
+        return ChainError(f"prev {claimed_prev.decode()} is not the hash of seq {seq - 1} "
+                          f"({prev.decode()})", seq=seq, check="prev")

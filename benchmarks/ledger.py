@@ -196,7 +196,7 @@ def measure_verifier(records: int) -> None:
             "import resource,sys,time;from oversight_audit import verify_bundle;"
             "t=time.perf_counter();r=verify_bundle(sys.argv[1],keys=None);"
             "e=time.perf_counter()-t;"
-            "print(r.records,e,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+            "print(r.record_count,e,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
         )
         line = subprocess.run([sys.executable, "-c", code, str(out)], check=True,
                               capture_output=True, text=True).stdout.split()

@@ -88,16 +88,24 @@ def _splice(head: bytes, tail: bytes, record_hash: str) -> bytes:
     return head[:-1] + b',"hash":"' + record_hash.encode() + b'",' + tail[1:]
 
 
+def check_record_fields(fields: Mapping[str, Any]) -> None:
+    """Check ``fields`` as ``finalize_record`` would; ``MalformedRecord`` names the member."""
+    schema.check_fields(fields)
+
+
 def finalize_record(
-    fields: Mapping[str, Any], *, seq: int, prev: str
+    fields: Mapping[str, Any], *, seq: int, prev: str, checked: bool = False
 ) -> tuple[dict[str, Any], bytes]:
     """Seal ``fields`` as record ``seq`` after ``prev``: return the record and its line.
 
     ``fields`` holds exactly ``time actor action subject payload_digest policy data``; each
-    is checked and a ``MalformedRecord`` names the first offending member as a JSON pointer.
-    The line is the canonical JSON of the whole record, without a trailing newline.
+    is checked and a ``MalformedRecord`` names the first offending member as a JSON pointer
+    (``checked=True`` skips that, for fields already passed to ``check_record_fields``, as a
+    ledger does when they are appended). The line is the canonical JSON of the whole record,
+    without a trailing newline.
     """
-    schema.check_fields(fields)
+    if not checked:
+        schema.check_fields(fields)
     schema.check_integer(seq, "/seq")
     schema.check_hex64(prev, "/prev")
     record: dict[str, Any] = {name: fields[name] for name in schema.FIELD_MEMBERS}

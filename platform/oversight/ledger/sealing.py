@@ -112,7 +112,7 @@ def seal_pending_records(
     nodes: list[dict[str, Any]] = []
     for row in batch:
         fields = json.loads(row.fields)
-        record, line = finalize_record(fields, seq=size, prev=prev)
+        record, line = finalize_record(fields, seq=size, prev=prev, checked=True)
         subject = record["subject"]
         actor = record["actor"]
         records.append({
@@ -154,7 +154,7 @@ def seal_pending_records(
 
 
 def _parse_time(value: str) -> dt.datetime:
-    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(value)
 
 
 def seal_all(

@@ -20,7 +20,13 @@ from oversight.db import utcnow
 from oversight.errors import LedgerError, RecordNotFound
 from oversight.ledger.actors import Actor
 from oversight.ledger.models import LedgerCheckpoint, LedgerPayload, LedgerQueueEntry, LedgerRecord
-from oversight_audit import canonical_json, new_payload_key, payload_digest
+from oversight_audit import (
+    MalformedRecord,
+    canonical_json,
+    check_record_fields,
+    new_payload_key,
+    payload_digest,
+)
 
 _APPENDED = "oversight.ledger.appended"
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -71,6 +77,10 @@ def append_record(
         "policy": policy,
         "data": dict(data or {}),
     }
+    try:
+        check_record_fields(fields)
+    except MalformedRecord as exc:
+        raise LedgerError(f"ledger record for {action!r} is not valid: {exc}") from exc
     session.info.setdefault(_APPENDED, []).append({
         "enqueued_at": moment,
         "fields": canonical_json(fields).decode(),

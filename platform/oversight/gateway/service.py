@@ -167,14 +167,21 @@ class Gateway:
         config = self._config(thread_id)
         swallowed: str | None = None
         error: str | None = None
+        stream = graph.astream(command, config, stream_mode="updates")
         try:
-            async for chunk in graph.astream(command, config, stream_mode="updates"):
+            async for chunk in stream:
                 swallowed = next((n for n in chunk if not n.startswith("__")
                                   and n in raised_nodes(thread_id)), None)
                 if swallowed:
                     break
         except Exception as exc:  # a node failed: the thread fails, recorded
             error = f"{type(exc).__name__}: {exc}"
+        finally:
+            # stop the run now (not when the generator is collected), so no write of it
+            # is still under way when we take the database's write lock
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
         if swallowed or error:
             await release_abandoned_writes(self.checkpointer)
         state = await graph.aget_state(config)

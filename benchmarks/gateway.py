@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 from langgraph.types import Command, interrupt
 from tests.support.postgres import throwaway_cluster
 
@@ -50,15 +50,8 @@ def raw_review(state: demo.SqlState) -> demo.SqlState:
 
 
 def raw_graph() -> StateGraph[Any]:
-    builder: StateGraph[Any] = StateGraph(demo.SqlState)
-    builder.add_node("generate", demo.generate)
-    builder.add_node("review", raw_review)
-    builder.add_node("execute", demo.execute)
-    builder.add_edge(START, "generate")
-    builder.add_edge("generate", "review")
-    builder.add_edge("review", "execute")
-    builder.add_edge("execute", END)
-    return builder
+    return demo.chain(demo.SqlState, ("generate", demo.generate), ("review", raw_review),
+                      ("execute", demo.execute))
 
 
 async def raw_cycles(url: str, clients: int, cycles: int) -> list[float]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
+from oversight.demo.graphs import chain
 from oversight.gateway.request import request_approval
 
 #: Nodes append here when they really run, so tests can count executions.
@@ -37,14 +38,7 @@ def act(state: AskState) -> AskState:
 
 
 def _linear(*nodes: tuple[str, Any]) -> StateGraph[Any]:
-    builder: StateGraph[Any] = StateGraph(AskState)
-    previous = START
-    for name, function in nodes:
-        builder.add_node(name, function)
-        builder.add_edge(previous, name)
-        previous = name
-    builder.add_edge(previous, END)
-    return builder
+    return chain(AskState, *nodes)
 
 
 def ask_graph() -> StateGraph[Any]:

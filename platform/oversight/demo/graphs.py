@@ -73,17 +73,21 @@ def execute(state: SqlState) -> SqlState:
     return {"result": f"executed on {state.get('database', 'staging')}: {state['query']}"}
 
 
+def chain(state: type[Any], *nodes: tuple[str, Any]) -> StateGraph[Any]:
+    """A builder running ``nodes`` one after another."""
+    builder: StateGraph[Any] = StateGraph(state)
+    previous = START
+    for name, function in nodes:
+        builder.add_node(name, function)
+        builder.add_edge(previous, name)
+        previous = name
+    builder.add_edge(previous, END)
+    return builder
+
+
 def sql_agent() -> StateGraph[Any]:
     """The SQL agent's builder (the gateway compiles it with its checkpointer)."""
-    builder: StateGraph[Any] = StateGraph(SqlState)
-    builder.add_node("generate", generate)
-    builder.add_node("review", review)
-    builder.add_node("execute", execute)
-    builder.add_edge(START, "generate")
-    builder.add_edge("generate", "review")
-    builder.add_edge("review", "execute")
-    builder.add_edge("execute", END)
-    return builder
+    return chain(SqlState, ("generate", generate), ("review", review), ("execute", execute))
 
 
 class TravelState(TypedDict, total=False):
@@ -126,15 +130,8 @@ def booking(state: TravelState) -> TravelState:
 
 def travel() -> StateGraph[Any]:
     """The travel agent's builder."""
-    builder: StateGraph[Any] = StateGraph(TravelState)
-    builder.add_node("research", research)
-    builder.add_node("approval", approval)
-    builder.add_node("booking", booking)
-    builder.add_edge(START, "research")
-    builder.add_edge("research", "approval")
-    builder.add_edge("approval", "booking")
-    builder.add_edge("booking", END)
-    return builder
+    return chain(TravelState, ("research", research), ("approval", approval),
+                 ("booking", booking))
 
 
 #: How ``travel``'s plain interrupt expects to be resumed, per decision.

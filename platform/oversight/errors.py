@@ -9,6 +9,8 @@ render it as RFC 9457 problem+json and the CLI as a sentence::
     ├── LedgerError
     │   ├── LedgerBusy               (503) another sequencer holds the lock; push back
     │   ├── LedgerCorrupted          (500) the stored chain does not verify
+    │   ├── NotSealedYet             (409) no checkpoint covers the record yet
+    │   ├── LedgerRequestInvalid     (422) a seq or tree size that does not fit the ledger
     │   └── RecordNotFound           (404)
     └── (domain packages add their own subtrees: policy, approvals, gateway, auth)
 """
@@ -62,6 +64,18 @@ class LedgerBusy(LedgerError):
 class LedgerCorrupted(LedgerError):
     type = "ledger-corrupted"
     title = "The stored ledger does not verify"
+
+
+class NotSealedYet(LedgerError):
+    type = "not-sealed-yet"
+    title = "Not covered by a checkpoint yet"
+    status = 409
+
+
+class LedgerRequestInvalid(LedgerError):
+    type = "ledger-request-invalid"
+    title = "The request does not fit the ledger"
+    status = 422
 
 
 class RecordNotFound(LedgerError):

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from oversight.db import utcnow
-from oversight.errors import LedgerError, RecordNotFound
+from oversight.errors import NotSealedYet, RecordNotFound
 from oversight.ledger import service
 from oversight.ledger.models import LedgerCheckpoint, LedgerPayload, LedgerRecord
 from oversight.ledger.sealing import stored_node_getter
@@ -77,7 +77,7 @@ def export_bundle(
     first, last = found
     latest = service.latest_checkpoint(session)
     if latest is None or latest.tree_size <= last:
-        raise LedgerError("the newest records are not covered by a checkpoint yet; seal first")
+        raise NotSealedYet("the newest records are not covered by a checkpoint yet; seal first")
     get_node = stored_node_getter(session)
     prefix = CompactRange.from_nodes(first, get_node).nodes()
     tail = consistency_proof(last + 1, latest.tree_size, get_node)
@@ -121,7 +121,7 @@ def build_receipt(session: Session, *, seq: int, keys: list[VerifierKey]) -> Rec
     record = service.get_record(session, seq=seq)
     latest = service.latest_checkpoint(session)
     if latest is None or latest.tree_size <= seq:
-        raise LedgerError(f"record {seq} is not covered by a checkpoint yet; seal first")
+        raise NotSealedYet(f"record {seq} is not covered by a checkpoint yet; seal first")
     proof = inclusion_proof(seq, latest.tree_size, stored_node_getter(session))
     return Receipt(
         record=record.line,

@@ -87,7 +87,8 @@ def consistency(_: Auditor, session: SessionDep, first: Annotated[int, Query(ge=
 
 
 @router.get("/receipts/{seq}")
-def receipt(seq: Annotated[int, Path(ge=0, le=MAX_SEQ)], _: Auditor, session: SessionDep, settings: SettingsDep) -> Response:
+def receipt(seq: Annotated[int, Path(ge=0, le=MAX_SEQ)], _: Auditor, session: SessionDep,
+            settings: SettingsDep) -> Response:
     """A receipt that verifies offline: `python -m oversight_audit receipt FILE`."""
     built = export.build_receipt(session, seq=seq, keys=keys.published_keys(session, settings))
     return Response(built.to_json(), media_type="application/json")

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
                                          description="How often policy files are checked for "
                                          "changes (0 disables).")
     max_body_bytes: int = Field(default=1 << 20, gt=0, description="Largest request body.")
+    sweeper_enabled: bool = Field(default=True, description="Run the sweeper in the server.")
+    sweeper_interval_seconds: float = Field(default=5.0, gt=0)
+    sweeper_batch_size: int = Field(default=500, gt=0)
+    sweeper_scan_every_seconds: float = Field(
+        default=30.0, gt=0, description="How often the checkpointer is scanned for drift.")
+    sweeper_settle_seconds: float = Field(
+        default=60.0, ge=0, description="How old drift must be before it is repaired.")
     seal_interval_seconds: float = Field(default=0.5, gt=0)
     seal_batch_size: int = Field(default=5000, gt=0)
 

@@ -30,6 +30,7 @@ from oversight.ledger.actors import SystemActor
 from oversight.ledger.sealing import Sequencer
 from oversight.logs import configure_logging, get_logger
 from oversight.policy.store import PolicyStore
+from oversight.sweeper.loop import SweeperOptions, run_forever
 
 log = get_logger("server")
 GraphSetup = Callable[[Gateway], None]
@@ -82,7 +83,7 @@ def create_app(
         _record_policy(app, {"version": store.current.version, "reason": "server start"},
                        store.current.version)
         sequencer.start()
-        tasks: list[asyncio.Task[None]] = []
+        tasks: list[asyncio.Task[Any]] = []
         try:
             async with open_gateway(settings, sessions, evaluate=store.evaluate,
                                     **dict(gateway_options or {})) as gateway:
@@ -92,6 +93,11 @@ def create_app(
                 if background:
                     tasks.append(asyncio.create_task(_every(
                         settings.runner_interval_seconds, gateway.run_jobs, "runner")))
+                    sweeping = SweeperOptions.from_settings(settings)
+                    if sweeping.enabled:
+                        tasks.append(asyncio.create_task(run_forever(
+                            sweeping.sweeper(gateway), interval=sweeping.interval,
+                            stop=asyncio.Event())))
                     if settings.policy_reload_seconds:
                         tasks.append(asyncio.create_task(_every(
                             settings.policy_reload_seconds, lambda: _reload(app), "policy")))

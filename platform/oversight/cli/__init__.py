@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from oversight.cli import audit, db, demo, keys, lint, policy, serve
+from oversight.cli import audit, db, demo, keys, lint, policy, serve, sweeper
 
 app = typer.Typer(
     name="oversight",
@@ -19,6 +19,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
+app.add_typer(sweeper.app, name="sweeper")
 app.command(name="demo")(demo.demo)
 app.command(name="lint")(lint.lint)
 app.command(name="serve")(serve.serve)

@@ -35,6 +35,7 @@ def test_non_interactive_demo_ends_verified(tmp_path):
     assert "executed on production: SELECT" in result.stdout
     assert "REFUSED (self_approval)" in result.stdout  # the DROP's requester may not approve
     assert "booked Casa do Rio" in result.stdout  # the traveller's edit reached the booking
+    assert "1 expired" in result.stdout and "expired — nothing was booked" in result.stdout
 
 
 def test_interactive_demo_takes_the_persons_decision(tmp_path):

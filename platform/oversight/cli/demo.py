@@ -16,10 +16,13 @@ from oversight.approvals.models import ApprovalRequest
 from oversight.cli.context import CommandContext, command_context
 from oversight.demo.graphs import TRAVEL_RESUME_VALUES, sql_agent, travel
 from oversight.demo.story import SCENARIOS, DemoClock, Step, run_scenario
-from oversight.demo.users import DEMO_USERS
-from oversight.gateway.runtime import open_gateway
+from oversight.demo.users import DEMO_USERS, demo_user
+from oversight.gateway.runtime import open_gateway, policy_paths, shipped_policies
+from oversight.gateway.service import Gateway
 from oversight.ledger import export, keys, service
 from oversight.ledger.sealing import Sequencer
+from oversight.policy import load_policy_set
+from oversight.sweeper.service import Sweeper
 from oversight_audit import verify_bundle
 
 CHOICES = {"a": "approve", "r": "reject", "e": "edit"}
@@ -44,7 +47,9 @@ def _ask_person(request: ApprovalRequest, step: Step) -> Step:
 
 async def _run(ctx: CommandContext, interactive: bool) -> None:
     clock = DemoClock()
-    async with open_gateway(ctx.settings, ctx.sessions, clock=clock) as gateway:
+    policy = load_policy_set([*policy_paths(ctx.settings), shipped_policies() / "demo"])
+    async with open_gateway(ctx.settings, ctx.sessions, clock=clock,
+                            evaluate=policy.evaluate) as gateway:
         gateway.register("sql_agent", sql_agent)
         gateway.register("travel", travel, resume_values=TRAVEL_RESUME_VALUES,
                          actions={"approval": "travel.book"})
@@ -55,6 +60,22 @@ async def _run(ctx: CommandContext, interactive: bool) -> None:
                 _ask_person if interactive else lambda _request, step: step, typer.echo)
             outcome = view.values.get("result") or view.values.get("booking") or view.error
             typer.echo(f"   thread {view.id}: {view.status} — {outcome}")
+        await _expiry(gateway, clock)
+
+
+async def _expiry(gateway: Gateway, clock: DemoClock) -> None:
+    """Nobody answers a booking; the demo rule's 2-minute deadline passes; the sweeper acts."""
+    typer.echo(f"\n{len(SCENARIOS) + 1}. Nobody answers a booking: it expires "
+               "(policies/demo/short-deadlines.yaml gives it 2 minutes)")
+    view = await gateway.start("travel", {"traveller": "tara", "destination": "Porto"},
+                               requester=demo_user("riley", signed_in_at=clock()))
+    typer.echo(f"   pending: {view.pending[0].action} (rule {view.pending[0].rule_id}), "
+               f"deadline {view.pending[0].deadline_at:%H:%M:%S} UTC")
+    clock.read_for(3 * 60)
+    summary = await Sweeper(gateway, settle=dt.timedelta(0)).run_pass()
+    typer.echo(f"   three minutes later the sweeper runs: {summary.expired} expired")
+    after = await gateway.thread(view.id)
+    typer.echo(f"   thread {view.id}: {after.status} — nothing was booked")
 
 
 def demo(

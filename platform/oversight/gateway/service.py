@@ -26,7 +26,7 @@ from oversight.approvals.exceptions import DecisionRefused
 from oversight.approvals.models import PENDING, ApprovalRequest
 from oversight.auth.identity import Principal
 from oversight.db import utcnow
-from oversight.gateway import adapters, jobs, threads
+from oversight.gateway import jobs, threads
 from oversight.gateway.checkpointer import release_abandoned_writes
 from oversight.gateway.exceptions import ThreadClosed, ThreadWaiting
 from oversight.gateway.models import ResumeJob, Thread
@@ -38,7 +38,6 @@ from oversight.ledger.actors import SystemActor
 from oversight.logs import get_logger
 from oversight.policy.outcomes import PolicyEvent, PolicyOutcome
 from oversight.stops import service as stops
-from oversight.stops.exceptions import Stopped
 
 T = TypeVar("T")
 PolicyEvaluator = Callable[[PolicyEvent], PolicyOutcome]
@@ -263,22 +262,10 @@ class Gateway:
     def enqueue_resume(self, session: Session, requests: list[ApprovalRequest], *,
                        now: dt.datetime) -> ResumeJob:
         """Queue the one resume of an interrupt whose parts are all final."""
-        first = requests[0]
-        registration = self.registry.get(first.graph)
-        parts = []
-        for r in requests:
-            edits, deciders = approvals.final_summary(session, r)
-            parts.append(adapters.FinalPart(
-                outcome=r.outcome or "reject", payload=json.loads(r.payload), edits=edits,
-                response=r.response, reason=r.reason, approvers=deciders, rule_id=r.rule_id,
-                policy_version=r.policy_version,
-                decided_at=r.decided_at.isoformat() if r.decided_at else None))
-        value = adapters.resume_value(first.shape, [r.action for r in requests], parts,
-                                      registration.template_for(first.node))
-        if first.shape == "breakpoint":
-            value = {"breakpoint": parts[0].outcome}
-        return jobs.enqueue(session, thread_id=first.thread_id, interrupt_id=first.interrupt_id,
-                            value=value, now=now)
+        template = self.registry.get(requests[0].graph).template_for(requests[0].node)
+        return jobs.enqueue(session, thread_id=requests[0].thread_id,
+                            interrupt_id=requests[0].interrupt_id,
+                            value=threads.resume_value_of(session, requests, template), now=now)
 
     # ---- deciding -------------------------------------------------------------------------
 
@@ -359,7 +346,7 @@ class Gateway:
     async def _run_job(self, job_id: int, thread_id: str, interrupt_id: str, value: Any
                        ) -> ThreadView | None:
         graph_name = await self._graph_name(thread_id)
-        if await self._tx(lambda s: _stopped(s, graph_name, thread_id)):
+        if await self._tx(lambda s: stops.is_stopped(s, graph=graph_name, thread_id=thread_id)):
             await self._tx(lambda s: jobs.release(s, job_id=job_id))
             return None
         graph = self.registry.compiled(graph_name, self.checkpointer)
@@ -422,10 +409,3 @@ class Gateway:
         return ThreadView(id=thread.id, graph=thread.graph, status=thread.status, pending=pending,
                           values=state.values, error=thread.error)
 
-
-def _stopped(session: Session, graph: str, thread_id: str) -> bool:
-    try:
-        stops.check_not_stopped(session, graph=graph, thread_id=thread_id)
-    except Stopped:
-        return True
-    return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from langgraph.types import StateSnapshot
@@ -76,3 +77,20 @@ def requester_of(thread: Thread) -> Requester | None:
         return None
     return Requester(issuer=principal.issuer, subject=principal.subject, roles=principal.roles,
                      name=principal.name)
+
+
+def resume_value_of(session: Session, requests: list[ApprovalRequest],
+                    template: Mapping[str, Any] | None) -> Any:
+    """The value an interrupt whose parts (``requests``, in part order) are final resumes with."""
+    parts = []
+    for r in requests:
+        edits, deciders = approvals.final_summary(session, r)
+        parts.append(adapters.FinalPart(
+            outcome=r.outcome or "reject", payload=json.loads(r.payload), edits=edits,
+            response=r.response, reason=r.reason, approvers=deciders, rule_id=r.rule_id,
+            policy_version=r.policy_version,
+            decided_at=r.decided_at.isoformat() if r.decided_at else None))
+    first = requests[0]
+    if first.shape == "breakpoint":
+        return {"breakpoint": parts[0].outcome}
+    return adapters.resume_value(first.shape, [r.action for r in requests], parts, template)

@@ -84,11 +84,21 @@ def covers(thread_id: Any, graph: Any) -> ColumnElement[bool]:
         and_(Stop.scope == "thread", Stop.target == thread_id)))))
 
 
-def check_not_stopped(session: Session, *, graph: str, thread_id: str | None = None) -> None:
-    """Raise ``Stopped`` when an active stop covers the graph or the thread."""
-    stop = session.scalars(select(Stop).where(Stop.lifted_at.is_(None), or_(
+def covering(session: Session, *, graph: str, thread_id: str | None = None) -> Stop | None:
+    """An active stop that covers the graph or the thread, if any."""
+    return session.scalars(select(Stop).where(Stop.lifted_at.is_(None), or_(
         Stop.scope == "all", and_(Stop.scope == "graph", Stop.target == graph),
         and_(Stop.scope == "thread", Stop.target == thread_id)))).first()
+
+
+def is_stopped(session: Session, *, graph: str, thread_id: str | None = None) -> bool:
+    """True while an active stop covers the graph or the thread."""
+    return covering(session, graph=graph, thread_id=thread_id) is not None
+
+
+def check_not_stopped(session: Session, *, graph: str, thread_id: str | None = None) -> None:
+    """Raise ``Stopped`` when an active stop covers the graph or the thread."""
+    stop = covering(session, graph=graph, thread_id=thread_id)
     if stop is not None:
         raise Stopped(f"a stop placed at {stop.created_at.isoformat()} covers this "
                       f"({stop.scope}{' ' + stop.target if stop.target else ''}): {stop.reason}",

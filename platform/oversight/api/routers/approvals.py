@@ -77,29 +77,43 @@ def list_approvals(
     privileged = bool(principal.roles & AUDIT_ROLES) and not decidable
     items: list[ApprovalRequest] = []
     last: ApprovalRequest | None = None
+    size = limit  # most callers see most of what they list; widen only when they do not
     while len(items) < limit:
-        chunk = list(session.scalars(query.limit(limit if privileged else _SCAN_CHUNK)))
+        chunk = list(session.scalars(query.limit(size)))
         if not chunk:
             break
+        decided = _decided_among(session, chunk, principal)
         for request in chunk:
             last = request
-            if _listed(session, request, principal, privileged, decidable):
+            if _listed(request, principal, privileged, decidable, request.id in decided):
                 items.append(request)
                 if len(items) == limit:
                     break
-        if privileged or len(chunk) < _SCAN_CHUNK:
+        if privileged or len(chunk) < size:
             break
+        size = _SCAN_CHUNK
         query = _after_cursor(query, _encode_cursor(chunk[-1]))
     more = last is not None and len(items) == limit
     return ApprovalPage(items=[ApprovalSummary.of(r) for r in items],
                         next_cursor=_encode_cursor(items[-1]) if more else None)
 
 
-def _listed(session: SessionDep, request: ApprovalRequest, principal: Principal,
-            privileged: bool, decidable: bool) -> bool:
+def _listed(request: ApprovalRequest, principal: Principal, privileged: bool, decidable: bool,
+            decided: bool) -> bool:
     if decidable:
-        return may_decide(request, principal) and not _decided(session, request, principal)
-    return privileged or may_see(request, principal, _decided(session, request, principal))
+        return not decided and may_decide(request, principal)
+    return privileged or may_see(request, principal, decided)
+
+
+def _decided_among(session: SessionDep, requests: list[ApprovalRequest],
+                   principal: Principal) -> set[str]:
+    """Which of ``requests`` the principal decided in their current version (one query)."""
+    digests = {r.id: r.payload_digest for r in requests}
+    rows = session.execute(select(ApprovalDecision.request_id, ApprovalDecision.payload_digest)
+                           .where(ApprovalDecision.request_id.in_(list(digests)),
+                                  ApprovalDecision.decider_issuer == principal.issuer,
+                                  ApprovalDecision.decider_subject == principal.subject))
+    return {request_id for request_id, digest in rows if digests.get(request_id) == digest}
 
 
 def _decided(session: SessionDep, request: ApprovalRequest, principal: Principal) -> bool:

@@ -1,0 +1,135 @@
+"""The API under load on loopback, with PostgreSQL: decisions/s end to end (decide + resume)
+and the p95 latency of ``GET /v1/approvals`` with many pending requests.
+
+    python3 -m uv run python benchmarks/api.py [--pending 100000] [--decisions 300]
+
+Bounded in count and time; traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+from sqlalchemy import insert
+from tests.support.oidc import JwtIssuer, serve_in_thread
+from tests.support.postgres import throwaway_cluster
+
+from oversight import db
+from oversight.api.app import create_app
+from oversight.approvals.models import ApprovalRequest
+from oversight.config import Settings
+from oversight.gateway.models import Thread
+from oversight.gateway.service import Gateway
+
+REQUIREMENT = json.dumps({"approvers": [{"role": "dba", "count": 1}], "deadline": "PT4H"})
+
+
+def fill(url: str, count: int) -> None:
+    """Bulk-insert ``count`` pending requests (one thread each) for the list benchmark."""
+    engine = db.create_db_engine(url)
+    now = dt.datetime.now(dt.UTC)
+    for start in range(0, count, 10_000):
+        threads, requests = [], []
+        for i in range(start, min(start + 10_000, count)):
+            thread_id = str(uuid.uuid4())
+            threads.append({"id": thread_id, "graph": "bulk", "status": "waiting",
+                            "created_at": now, "updated_at": now})
+            requests.append({
+                "id": str(uuid.uuid4()), "thread_id": thread_id, "interrupt_id": f"i{i}",
+                "part": 0, "parts": 1, "graph": "bulk", "node": "review",
+                "action": "sql.execute", "shape": "oversight", "summary": None,
+                "payload": '{"query":"DELETE"}', "payload_digest": "sha256:x",
+                "original_digest": "sha256:x", "status": "pending", "policy_version": "v",
+                "rule_id": "bulk", "requirement": REQUIREMENT, "escalation_step": 0,
+                "created_at": now - dt.timedelta(seconds=i), "deadline_at": now})
+        with engine.begin() as conn:
+            conn.execute(insert(Thread), threads)
+            conn.execute(insert(ApprovalRequest), requests)
+        print(f"  {min(start + 10_000, count):,} pending requests inserted", flush=True)
+    engine.dispose()
+
+
+def graphs(gateway: Gateway) -> None:
+    from oversight.demo.graphs import sql_agent
+
+    gateway.register("sql_agent", sql_agent)
+
+
+async def decisions(base: str, issuer: JwtIssuer, count: int, clients: int) -> float:
+    riley = {"Authorization": "Bearer " + issuer.mint("riley", roles=["requester"], amr=["pwd"])}
+    dana = {"Authorization": "Bearer " + issuer.mint("dana", roles=["dba"], amr=["pwd", "mfa"])}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        pending = []
+        for _ in range(count):
+            started = await client.post("/v1/threads", headers=riley, json={
+                "graph": "sql_agent", "input": {"request": "delete users", "database": "staging"}})
+            approval = started.json()["pending"][0]["id"]
+            shown = (await client.get(f"/v1/approvals/{approval}", headers=dana)).json()
+            pending.append((approval, shown["payload_digest"]))
+        queue = list(pending)
+        began = time.perf_counter()
+
+        async def worker() -> None:
+            while queue:
+                approval, digest = queue.pop()
+                response = await client.post(f"/v1/approvals/{approval}/decision", headers=dana,
+                                             json={"decision": "approve",
+                                                   "payload_digest": digest})
+                assert response.status_code == 200 and response.json()["final"], response.text
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        return count / (time.perf_counter() - began)
+
+
+def list_latency(base: str, issuer: JwtIssuer, rounds: int) -> tuple[float, float]:
+    dana = {"Authorization": "Bearer " + issuer.mint("dana", roles=["dba"], amr=["pwd"])}
+    timings = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        cursor = None
+        for _ in range(rounds):
+            params = {"limit": "50", **({"cursor": cursor} if cursor else {})}
+            began = time.perf_counter()
+            page = client.get("/v1/approvals", headers=dana, params=params)
+            timings.append(time.perf_counter() - began)
+            cursor = page.json()["next_cursor"]
+    timings.sort()
+    return statistics.median(timings) * 1000, timings[int(len(timings) * 0.95) - 1] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pending", type=int, default=100_000)
+    parser.add_argument("--decisions", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    with throwaway_cluster() as server, JwtIssuer.running() as issuer, \
+            tempfile.TemporaryDirectory() as home:
+        url = server.create_database("bench")
+        db.upgrade(url)
+        settings = Settings(home=Path(home), database_url=url, policy_reload_seconds=0,
+                            sweeper_enabled=False, log_level="WARNING", log_format="json")
+        app = create_app(settings, auth=issuer.auth_settings(cookie_secure=False),
+                         setup_graphs=graphs)
+        with serve_in_thread(app, lifespan="on") as base:
+            rate = asyncio.run(decisions(base, issuer, args.decisions, args.clients))
+            print(f"decisions end to end (decide + resume), {args.clients} clients: "
+                  f"{rate:.1f}/s", flush=True)
+            fill(url, args.pending)
+            median, p95 = list_latency(base, issuer, 200)
+            print(f"GET /v1/approvals (50 a page, {args.pending:,} pending, as a DBA): "
+                  f"median {median:.1f} ms, p95 {p95:.1f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -26,6 +26,7 @@ class ApprovalRequest(Base):
     __table_args__ = (
         UniqueConstraint("thread_id", "interrupt_id", "part"),
         Index("ix_approval_request_pending_deadline", "status", "deadline_at"),
+        Index("ix_approval_request_listing", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oversight.approvals.models import ApprovalRequest
 from oversight.gateway.service import Gateway, ThreadView
-from oversight.ledger.models import LedgerQueueEntry
+from oversight.ledger import service as ledger_service
 from tests.gateway.conftest import RILEY
 
 
@@ -26,10 +24,7 @@ def ledger(sessions: sessionmaker[Session], *, action: str | None = None,
            thread: str | None = None) -> list[dict[str, Any]]:
     """Queued ledger records (the tests never seal), optionally of one action or thread."""
     with sessions() as session:
-        rows = [json.loads(f) for f in session.scalars(
-            select(LedgerQueueEntry.fields).order_by(LedgerQueueEntry.id))]
-    return [r for r in rows if (action is None or r["action"] == action)
-            and (thread is None or r["subject"].get("thread") == thread)]
+        return ledger_service.recorded(session, thread_id=thread, action=action)
 
 
 def by_sweeper(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -119,7 +119,7 @@ def seal_pending_records(
             "seq": size,
             "prev": prev,
             "hash": record["hash"],
-            "time": _parse_time(record["time"]),
+            "time": dt.datetime.fromisoformat(record["time"]),
             "action": record["action"],
             "actor": actor["id"] if actor["type"] == "system" else f"{actor['iss']}|{actor['sub']}",
             "thread_id": subject.get("thread"),
@@ -151,10 +151,6 @@ def seal_pending_records(
                                  created_at=utcnow()))
     session.flush()
     return SealResult(sealed=len(batch), tree_size=size, checkpoint=note)
-
-
-def _parse_time(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value)
 
 
 def seal_all(

@@ -186,3 +186,20 @@ def erase_payload(session: Session, *, seq: int, reason: str, actor: Actor) -> N
     session.flush()
     append_record(session, action="payload.erased", actor=actor,
                          subject={"record": str(seq)}, data={"erased_seq": seq, "reason": reason})
+
+
+def recorded(session: Session, *, thread_id: str | None = None,
+             action: str | None = None) -> list[dict[str, Any]]:
+    """Records about a thread and/or of an action: the sealed ones in ``seq`` order, then those
+    still waiting for the sequencer (which carry no ``seq`` yet), in append order."""
+    query = select(LedgerRecord.line).order_by(LedgerRecord.seq)
+    if thread_id is not None:
+        query = query.where(LedgerRecord.thread_id == thread_id)
+    if action is not None:
+        query = query.where(LedgerRecord.action == action)
+    sealed = [json.loads(line) for line in session.scalars(query)]
+    queued = [json.loads(fields) for fields in session.scalars(
+        select(LedgerQueueEntry.fields).order_by(LedgerQueueEntry.id))]
+    return sealed + [r for r in queued
+                     if (thread_id is None or r["subject"].get("thread") == thread_id)
+                     and (action is None or r["action"] == action)]

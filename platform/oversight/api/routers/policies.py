@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
 from oversight.api.deps import PolicyAuthor, PolicyStoreDep, SessionDep
 from oversight.api.schemas import ReplayBody
 from oversight.approvals.history import recorded_events
 from oversight.ledger import service as ledger
-from oversight.ledger.models import LedgerQueueEntry, LedgerRecord
 from oversight.policy import PolicySource, build_policy_set
 from oversight.policy.replay import replay
 
@@ -24,12 +21,7 @@ router = APIRouter(prefix="/v1/policies", tags=["policies"])
 def in_force(_: PolicyAuthor, store: PolicyStoreDep, session: SessionDep) -> dict[str, Any]:
     """The set in force: version, rules, and the history of reloads."""
     current = store.current
-    history = [json.loads(line)["data"] for line in session.scalars(
-        select(LedgerRecord.line).where(LedgerRecord.action == "policy.loaded")
-        .order_by(LedgerRecord.seq))]
-    history += [json.loads(f)["data"] for f in session.scalars(
-        select(LedgerQueueEntry.fields).where(
-            LedgerQueueEntry.fields.contains('"action":"policy.loaded"')))]
+    history = [r["data"] for r in ledger.recorded(session, action="policy.loaded")]
     return {"version": current.version,
             "rules": [{"id": r.id, "kind": r.kind, "description": r.description, "file": r.file,
                        "line": r.line} for r in current.rules],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, status
 from sqlalchemy import select
 
@@ -13,7 +11,7 @@ from oversight.approvals.models import ApprovalDecision, ApprovalRequest
 from oversight.auth.dependencies import CurrentPrincipal
 from oversight.gateway.exceptions import ThreadNotFound
 from oversight.gateway.models import Thread
-from oversight.ledger.models import LedgerQueueEntry, LedgerRecord
+from oversight.ledger import service as ledger
 
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
 
@@ -35,16 +33,9 @@ async def get_thread(thread_id: str, principal: CurrentPrincipal, gateway: Gatew
     if thread is None or not _may_see_thread(session, thread, principal):
         raise ThreadNotFound(f"no thread {thread_id}", thread=thread_id)
     view = await gateway.thread(thread_id)
-    sealed = [json.loads(line) for line in session.scalars(
-        select(LedgerRecord.line).where(LedgerRecord.thread_id == thread_id)
-        .order_by(LedgerRecord.seq))]
-    queued = [json.loads(fields) for fields in session.scalars(
-        select(LedgerQueueEntry.fields).where(
-            LedgerQueueEntry.fields.contains(f'"thread":"{thread_id}"'))
-        .order_by(LedgerQueueEntry.id))]
     return ThreadOut(id=view.id, graph=view.graph, status=view.status, error=view.error,
                      pending=[ApprovalSummary.of(r) for r in view.pending], values=view.values,
-                     audit_trail=sealed + queued)
+                     audit_trail=ledger.recorded(session, thread_id=thread_id))
 
 
 def _may_see_thread(session: SessionDep, thread: Thread, principal: CurrentPrincipal) -> bool:

@@ -140,3 +140,26 @@ def test_health_readiness_metrics_and_limits(client, tokens):
     assert too_big.status_code == 413
     anonymous = client.get("/v1/approvals")
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
+    nul = client.get("/v1/approvals?action=%00", headers=auth_header(tokens("riley", "requester")))
+    assert nul.status_code == 400 and "NUL" in nul.json()["detail"]
+
+
+def test_the_inbox_orders_by_urgency_with_a_cursor(client, tokens):
+    riley = auth_header(tokens("riley", "requester"))
+    for request in ("delete the old users", "update the stale users", "drop the events table"):
+        started = client.post("/v1/threads", headers=riley, json={
+            "graph": "sql_agent", "input": {"request": request, "database": "production"}})
+        assert started.status_code == 201, started.text
+    dba = auth_header(tokens("dmitri", "dba"))
+    seen, cursor = [], None
+    while True:
+        page = client.get("/v1/approvals", headers=dba, params={
+            "order": "urgent", "limit": 1, **({"cursor": cursor} if cursor else {})}).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    deadlines = [item["deadline_at"] for item in seen]
+    assert len(seen) == len({item["id"] for item in seen}) >= 3
+    assert deadlines == sorted(deadlines)  # the DROP (1 h) before the 4 h ones
+    assert seen[0]["rule_id"] == "drop-two-dbas"  # 1 h, before the 4 h rules of tests/api/conftest.py

@@ -8,9 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from oversight.approvals import rules
-from oversight.approvals.models import ApprovalRequest
-from oversight.approvals.service import requirement_of
+from oversight.approvals.visibility import AUDIT_ROLES
 from oversight.auth.dependencies import CurrentPrincipal
 from oversight.auth.exceptions import Forbidden
 from oversight.auth.identity import Principal
@@ -18,7 +16,6 @@ from oversight.config import Settings
 from oversight.gateway.service import Gateway
 from oversight.policy.store import PolicyStore
 
-AUDIT_ROLES = frozenset({"auditor", "admin"})
 POLICY_ROLES = frozenset({"policy_author", "admin"})
 
 
@@ -80,24 +77,3 @@ def _stopper(principal: CurrentPrincipal, settings: SettingsDep) -> Principal:
 Auditor = Annotated[Principal, Depends(_auditor)]
 PolicyAuthor = Annotated[Principal, Depends(_policy_author)]
 Stopper = Annotated[Principal, Depends(_stopper)]
-
-
-def may_see(request: ApprovalRequest, principal: Principal, decided: bool = False) -> bool:
-    """Auditors and admins see everything; others what they requested, may decide, or decided."""
-    if principal.roles & AUDIT_ROLES or decided:
-        return True
-    if principal.same_person(request.requester_issuer, request.requester_subject):
-        return True
-    requirement = requirement_of(request)
-    return requirement is not None and any(
-        rules.qualifies(group, principal) for group in requirement.approvers)
-
-
-def may_decide(request: ApprovalRequest, principal: Principal) -> bool:
-    """Could this principal's decision count (role and separation of duties, not step-up)?"""
-    requirement = requirement_of(request)
-    if requirement is None or request.status != "pending":
-        return False
-    if principal.same_person(request.requester_issuer, request.requester_subject):
-        return False
-    return any(rules.qualifies(group, principal) for group in requirement.approvers)

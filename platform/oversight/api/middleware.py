@@ -1,4 +1,4 @@
-"""Request ids, one structured log line per request, and a cap on body size."""
+"""Request ids, one structured log line per request, a cap on body size, and no NUL in the URL."""
 
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ class RequestContext:
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             await _too_large(send, self.max_body_bytes)
+            return
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query or "\x00" in scope.get("path", ""):
+            # No database stores a NUL in text (PostgreSQL refuses it): say so, never a 500.
+            await _problem(send, 400, "bad-request", "Bad request",
+                           "the URL contains a NUL character (%00), which no parameter may hold")
             return
         received = 0
 
@@ -72,11 +78,16 @@ class BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
+    await _problem(send, 413, "body-too-large", "Request body too large",
+                   f"the body exceeds {limit} bytes")
+
+
+async def _problem(send: Send, status: int, kind: str, title: str, detail: str) -> None:
     import json
 
-    body = json.dumps({"type": PROBLEM_BASE + "body-too-large", "title": "Request body too large",
-                       "status": 413, "detail": f"the body exceeds {limit} bytes"}).encode()
-    await send({"type": "http.response.start", "status": 413,
+    body = json.dumps({"type": PROBLEM_BASE + kind, "title": title, "status": status,
+                       "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", MEDIA_TYPE.encode()),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

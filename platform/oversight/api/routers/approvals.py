@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
-from sqlalchemy import Select, and_, or_, select
 
-from oversight.api.deps import AUDIT_ROLES, GatewayDep, SessionDep, may_decide, may_see
+from oversight.api.deps import GatewayDep, SessionDep
 from oversight.api.schemas import (
     ApprovalDetail,
     ApprovalPage,
@@ -19,37 +16,12 @@ from oversight.api.schemas import (
     DecisionView,
 )
 from oversight.approvals.exceptions import ApprovalNotFound, DecisionRefused
-from oversight.approvals.models import ApprovalDecision, ApprovalRequest
+from oversight.approvals.models import ApprovalRequest
 from oversight.approvals.service import decisions_of
+from oversight.approvals.visibility import Filters, Order, has_decided, list_requests, may_see
 from oversight.auth.dependencies import CurrentPrincipal
-from oversight.auth.identity import Principal
-from oversight.errors import OversightError
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
-_SCAN_CHUNK = 500
-
-
-class BadCursor(OversightError):
-    type = "bad-cursor"
-    title = "The cursor is not valid"
-    status = 400
-
-
-def _encode_cursor(request: ApprovalRequest) -> str:
-    raw = f"{request.created_at.isoformat()}|{request.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _after_cursor(query: Select[Any], cursor: str) -> Select[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, request_id = raw.split("|", 1)
-        moment = dt.datetime.fromisoformat(created)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadCursor("pass back the next_cursor of a previous page unchanged",
-                        pointer="/cursor") from exc
-    return query.where(or_(ApprovalRequest.created_at < moment, and_(
-        ApprovalRequest.created_at == moment, ApprovalRequest.id < request_id)))
 
 
 @router.get("")
@@ -60,68 +32,16 @@ def list_approvals(
     graph: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=200)] = None,
     decidable: Annotated[bool, Query(description="Only what I may decide now.")] = False,
+    order: Annotated[Order, Query(description="newest first, or soonest deadline first")] = "newest",
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ApprovalPage:
     """Approval requests the caller may see, newest first, with cursor pagination."""
-    query: Select[Any] = select(ApprovalRequest).order_by(ApprovalRequest.created_at.desc(),
-                                             ApprovalRequest.id.desc())
-    if status:
-        query = query.where(ApprovalRequest.status == status)
-    if graph:
-        query = query.where(ApprovalRequest.graph == graph)
-    if action:
-        query = query.where(ApprovalRequest.action == action)
-    if cursor:
-        query = _after_cursor(query, cursor)
-    privileged = bool(principal.roles & AUDIT_ROLES) and not decidable
-    items: list[ApprovalRequest] = []
-    last: ApprovalRequest | None = None
-    size = limit  # most callers see most of what they list; widen only when they do not
-    while len(items) < limit:
-        chunk = list(session.scalars(query.limit(size)))
-        if not chunk:
-            break
-        decided = _decided_among(session, chunk, principal)
-        for request in chunk:
-            last = request
-            if _listed(request, principal, privileged, decidable, request.id in decided):
-                items.append(request)
-                if len(items) == limit:
-                    break
-        if privileged or len(chunk) < size:
-            break
-        size = _SCAN_CHUNK
-        query = _after_cursor(query, _encode_cursor(chunk[-1]))
-    more = last is not None and len(items) == limit
-    return ApprovalPage(items=[ApprovalSummary.of(r) for r in items],
-                        next_cursor=_encode_cursor(items[-1]) if more else None)
-
-
-def _listed(request: ApprovalRequest, principal: Principal, privileged: bool, decidable: bool,
-            decided: bool) -> bool:
-    if decidable:
-        return not decided and may_decide(request, principal)
-    return privileged or may_see(request, principal, decided)
-
-
-def _decided_among(session: SessionDep, requests: list[ApprovalRequest],
-                   principal: Principal) -> set[str]:
-    """Which of ``requests`` the principal decided in their current version (one query)."""
-    digests = {r.id: r.payload_digest for r in requests}
-    rows = session.execute(select(ApprovalDecision.request_id, ApprovalDecision.payload_digest)
-                           .where(ApprovalDecision.request_id.in_(list(digests)),
-                                  ApprovalDecision.decider_issuer == principal.issuer,
-                                  ApprovalDecision.decider_subject == principal.subject))
-    return {request_id for request_id, digest in rows if digests.get(request_id) == digest}
-
-
-def _decided(session: SessionDep, request: ApprovalRequest, principal: Principal) -> bool:
-    return session.scalar(select(ApprovalDecision.id).where(
-        ApprovalDecision.request_id == request.id,
-        ApprovalDecision.decider_issuer == principal.issuer,
-        ApprovalDecision.decider_subject == principal.subject,
-        ApprovalDecision.payload_digest == request.payload_digest).limit(1)) is not None
+    items, next_cursor = list_requests(
+        session, principal, Filters(status=status, graph=graph, action=action,
+                                    decidable=decidable, order=order),
+        cursor=cursor, limit=limit)
+    return ApprovalPage(items=[ApprovalSummary.of(r) for r in items], next_cursor=next_cursor)
 
 
 @router.get("/{approval_id}")
@@ -129,7 +49,7 @@ async def get_approval(approval_id: str, principal: CurrentPrincipal, session: S
                        gateway: GatewayDep) -> ApprovalDetail:
     """One request with its payload; showing it is recorded as ``approval.viewed``."""
     request = session.get(ApprovalRequest, approval_id)
-    if request is None or not may_see(request, principal, _decided(session, request, principal)):
+    if request is None or not may_see(request, principal, has_decided(session, request, principal)):
         raise ApprovalNotFound(f"no approval request {approval_id}", approval=approval_id)
     shown = await gateway.view(approval_id, principal=principal)
     session.expire_all()

@@ -60,8 +60,9 @@ def create_app(
     setup_graphs: GraphSetup | None = None,
     background: bool = True,
     gateway_options: Mapping[str, Any] | None = None,
+    ui: bool = True,
 ) -> FastAPI:
-    """The Oversight server application."""
+    """The Oversight server application (the UI comes with sign-in: it needs ``auth``)."""
     configure_logging(settings.log_format, settings.log_level)
 
     @asynccontextmanager
@@ -121,6 +122,10 @@ def create_app(
         from oversight.auth.wiring import install_auth
 
         install_auth(app, auth)
+        if ui:
+            from oversight.ui import install_ui
+
+            install_ui(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     for module in (health, threads, approvals, audit, policies, stops):
         app.include_router(module.router)

@@ -28,17 +28,26 @@ def recorded_events(session: Session, *, since: dt.datetime | None = None,
     if since is not None:
         query = query.where(ApprovalRequest.created_at >= since)
     for number, (request, requester_json) in enumerate(session.execute(query), start=1):
-        requester = None
-        if requester_json:
-            who = json.loads(requester_json)
-            requester = Requester(issuer=who["issuer"], subject=who["subject"],
-                                  roles=frozenset(who.get("roles", ())), name=who.get("name"))
         kind: OutcomeKind = _KIND_OF_STATUS.get(request.status, "require")
         yield RecordedEvent(
-            file="database", line=number, id=request.id,
-            event=PolicyEvent(graph=request.graph, node=request.node, action=request.action,
-                              payload=json.loads(request.original_payload or request.payload),
-                              requester=requester, time=request.created_at),
+            file="database", line=number, id=request.id, event=_event(request, requester_json),
             outcome=RecordedOutcomeSpec(kind=kind, rule_id=request.rule_id,
                                         policy_version=request.policy_version),
         )
+
+
+def _event(request: ApprovalRequest, requester_json: str | None) -> PolicyEvent:
+    requester = None
+    if requester_json:
+        who = json.loads(requester_json)
+        requester = Requester(issuer=who["issuer"], subject=who["subject"],
+                              roles=frozenset(who.get("roles", ())), name=who.get("name"))
+    return PolicyEvent(graph=request.graph, node=request.node, action=request.action,
+                       payload=json.loads(request.original_payload or request.payload),
+                       requester=requester, time=request.created_at)
+
+
+def event_of(session: Session, request: ApprovalRequest) -> PolicyEvent:
+    """The event the policy saw when ``request`` was raised (the payload before edits)."""
+    requester_json = session.scalar(select(Thread.requester).where(Thread.id == request.thread_id))
+    return _event(request, requester_json)

@@ -65,6 +65,10 @@ class AuthSettings(BaseModel):
     dev_provider: bool = Field(
         default=False, description="Serve the built-in development identity provider under "
         "/dev-idp/ (DEVELOPMENT ONLY: anyone may sign in as any demo user).")
+    step_up_acr_values: str | None = Field(
+        default=None, description="acr_values to ask the provider for when a rule needs a "
+        "sign-in method (amr, e.g. mfa) but names no acr; providers name their levels "
+        "differently (Keycloak: a level name, Okta: 'phr', Auth0: the MFA policy URI).")
     token_cache_seconds: int = Field(
         default=60, ge=0, description="How long an opaque token's verdict is cached.")
     allowed_algorithms: tuple[str, ...] = Field(
@@ -124,6 +128,7 @@ class AuthSettings(BaseModel):
             "oidc_issuer": base + DEV_PROVIDER_PATH,
             "oidc_client_id": self.oidc_client_id or DEV_CLIENT_ID,
             "cookie_secure": base.startswith("https://"),
+            "step_up_acr_values": self.step_up_acr_values or "urn:oversight:dev:mfa",
         })
 
     def require_provider(self) -> tuple[str, str]:

@@ -129,7 +129,8 @@ def actor_name(actor: Any) -> str:
     """A ledger record's actor for people: a name, else the subject, else the system id."""
     if isinstance(actor, dict):
         if actor.get("type") == "system":
-            return f"system:{actor.get('id', '?')}"
+            ident = str(actor.get("id", "?"))
+            return ident if ident.startswith("system:") else f"system:{ident}"
         return str(actor.get("name") or actor.get("sub") or actor.get("subject") or "?")
     return str(actor)
 
@@ -226,12 +227,24 @@ def streak(outcomes: Sequence[str], review_seconds: Sequence[float]) -> Streak |
     return Streak(length=length, kind=head, decided=len(outcomes), median_review_seconds=median)
 
 
+def source_file(path: str | None) -> str:
+    """A policy file as its author knows it: relative to the working directory when inside."""
+    if not path:
+        return "?"
+    from pathlib import Path
+
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return Path(path).name
+
+
 def pluralize(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural or word + 's')}"
 
 
 FILTERS = {"when": when, "format_sql": format_sql, "actor_name": actor_name,
            "action_words": action_words, "record_detail": record_detail,
-           "duration_words": duration_words}
+           "duration_words": duration_words, "source_file": source_file}
 GLOBALS = {"countdown": countdown, "relative": relative, "pluralize": pluralize,
            "escape": escape}

@@ -66,7 +66,7 @@ async def test_a_demo_users_token_verifies_with_its_roles() -> None:
     assert response.status_code == 200, response.text
     me = response.json()
     assert (me["issuer"], me["subject"], me["name"]) == (ISSUER, "dana", "Dana DBA")
-    assert me["roles"] == ["dba"] and me["acr"] == ACR_MFA and me["amr"] == ["mfa", "pwd"]
+    assert me["roles"] == ["dba"] and me["acr"] == ACR_PWD and me["amr"] == ["pwd"]  # MFA on step-up
     assert admin.status_code == 200 and admin.json()["roles"] == ["admin", "operator"]
 
 

@@ -36,11 +36,3 @@ def test_non_interactive_demo_ends_verified(tmp_path):
     assert "REFUSED (self_approval)" in result.stdout  # the DROP's requester may not approve
     assert "booked Casa do Rio" in result.stdout  # the traveller's edit reached the booking
     assert "1 expired" in result.stdout and "expired — nothing was booked" in result.stdout
-
-
-def test_interactive_demo_takes_the_persons_decision(tmp_path):
-    # reject the DELETE with a reason, then accept the scripted defaults
-    result = run_demo(tmp_path, stdin="r\nToo risky today\n" + "\n" * 6)
-    assert result.returncode == 0, result.stderr
-    assert "not executed: Too risky today" in result.stdout
-    assert "Offline verification: intact" in result.stdout

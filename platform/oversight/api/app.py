@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,6 +34,7 @@ from oversight.sweeper.loop import SweeperOptions, run_forever
 
 log = get_logger("server")
 GraphSetup = Callable[[Gateway], None]
+ReadyHook = Callable[[Gateway], Awaitable[None]]
 
 
 async def _every(seconds: float, work: Callable[[], Any], name: str) -> None:
@@ -61,6 +62,7 @@ def create_app(
     background: bool = True,
     gateway_options: Mapping[str, Any] | None = None,
     ui: bool = True,
+    on_ready: ReadyHook | None = None,
 ) -> FastAPI:
     """The Oversight server application (the UI comes with sign-in: it needs ``auth``)."""
     configure_logging(settings.log_format, settings.log_level)
@@ -91,6 +93,8 @@ def create_app(
                 app.state.gateway = gateway
                 if setup_graphs is not None:
                     setup_graphs(gateway)
+                if on_ready is not None:
+                    await on_ready(gateway)
                 if background:
                     tasks.append(asyncio.create_task(_every(
                         settings.runner_interval_seconds, gateway.run_jobs, "runner")))

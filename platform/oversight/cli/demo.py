@@ -1,8 +1,11 @@
-"""``oversight demo``: the reference scenarios through the gateway, then the ledger verified.
+"""``oversight demo``: the inbox with demo users, or the reference scenarios scripted.
 
 Runs on the embedded defaults (a SQLite file and a development signing key under
-``.oversight/``), the shipped policies and the demo graphs, with demo users. At the end the
-ledger is sealed, exported as a bundle and checked by the offline verifier.
+``.oversight/``), the shipped policies and the demo graphs. By default it serves the UI with
+the development identity provider and the reference scenarios' requests waiting, and prints
+the URL and the people to sign in as. With ``--non-interactive`` it runs the scenarios
+through the gateway on the terminal; at the end the ledger is sealed, exported as a bundle and
+checked by the offline verifier.
 """
 
 from __future__ import annotations
@@ -25,27 +28,12 @@ from oversight.policy import load_policy_set
 from oversight.sweeper.service import Sweeper
 from oversight_audit import verify_bundle
 
-CHOICES = {"a": "approve", "r": "reject", "e": "edit"}
+
+def _scripted(request: ApprovalRequest, step: Step) -> Step:
+    return step
 
 
-def _ask_person(request: ApprovalRequest, step: Step) -> Step:
-    name = DEMO_USERS[step.who][0]
-    default = next(k for k, v in CHOICES.items() if v == step.decision)
-    answer = typer.prompt(f"   Decide as {name}: [a]pprove, [r]eject or [e]dit", default=default)
-    decision = CHOICES.get(answer.strip().lower()[:1], step.decision)
-    if decision == "reject":
-        reason = typer.prompt("   Reason", default="Not now.")
-        return Step(step.who, "reject", comment=reason)
-    if decision == "edit":
-        if request.action == "travel.book":
-            hotel = typer.prompt("   New hotel name", default="Casa do Rio")
-            return Step(step.who, "edit", edits={"hotel": {"name": hotel, "nights": 3,
-                                                           "price_per_night": 150}})
-        return Step(step.who, "approve")  # only the travel plan is editable in the demo
-    return Step(step.who, decision, edits=step.edits, comment=step.comment)
-
-
-async def _run(ctx: CommandContext, interactive: bool) -> None:
+async def _run(ctx: CommandContext) -> None:
     clock = DemoClock()
     policy = load_policy_set([*policy_paths(ctx.settings), shipped_policies() / "demo"])
     async with open_gateway(ctx.settings, ctx.sessions, clock=clock,
@@ -55,9 +43,7 @@ async def _run(ctx: CommandContext, interactive: bool) -> None:
                          actions={"approval": "travel.book"})
         for number, scenario in enumerate(SCENARIOS, start=1):
             typer.echo(f"\n{number}. {scenario.title}")
-            view = await run_scenario(
-                gateway, clock, scenario,
-                _ask_person if interactive else lambda _request, step: step, typer.echo)
+            view = await run_scenario(gateway, clock, scenario, _scripted, typer.echo)
             outcome = view.values.get("result") or view.values.get("booking") or view.error
             typer.echo(f"   thread {view.id}: {view.status} — {outcome}")
         await _expiry(gateway, clock)
@@ -80,10 +66,17 @@ async def _expiry(gateway: Gateway, clock: DemoClock) -> None:
 
 def demo(
     non_interactive: bool = typer.Option(
-        False, "--non-interactive", help="Run the whole story without prompts."
+        False, "--non-interactive",
+        help="Run the reference scenarios scripted on the terminal, verify the ledger, exit.",
     ),
+    host: str = typer.Option("127.0.0.1", help="Interface the demo server listens on."),
+    port: int = typer.Option(8000, help="Port the demo server listens on."),
 ) -> None:
-    """Run the reference scenarios through the gateway; seal, export and verify the ledger."""
+    """Serve the inbox with demo users and waiting requests (or, with --non-interactive, run
+    the scenarios scripted and verify the ledger)."""
+    if not non_interactive:
+        _serve(host, port)
+        return
     ctx = command_context()
     settings = ctx.settings
     signer = keys.load_signer(settings)
@@ -93,7 +86,7 @@ def demo(
                           interval=settings.seal_interval_seconds)
     sequencer.start()
     try:
-        asyncio.run(_run(ctx, interactive=not non_interactive))
+        asyncio.run(_run(ctx))
     finally:
         sequencer.stop(final_seal=True)
     out = settings.home / "exports" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -106,3 +99,24 @@ def demo(
     typer.echo(f"Exported records {result.first_seq}..{result.last_seq} to {out}")
     typer.echo(f"Offline verification: intact ({report.record_count} records checked).")
     typer.echo(f"Verify it yourself:  python -m oversight_audit verify {out}")
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from oversight.demo.web import WAITING, demo_app
+
+    ctx = command_context()
+    app, _ = demo_app(ctx.settings, host=host, port=port)
+    url = f"http://{host}:{port}/"
+    typer.echo(f"Oversight demo: database {ctx.settings.resolved_database_url}")
+    typer.echo("DEVELOPMENT ONLY: the built-in identity provider signs anyone in as any demo user.")
+    typer.echo(f"\nOpen {url} and sign in as one of these people (no password):")
+    for subject, (name, roles, _methods) in DEMO_USERS.items():
+        typer.echo(f"  {subject:<7} {name:<16} {', '.join(roles)}")
+    typer.echo("\nWaiting in the inbox:")
+    for run in WAITING:
+        what = run.input.get("request") or f"a trip to {run.input.get('destination')}"
+        typer.echo(f"  - {run.graph}: {what} (by {run.requester}) → {run.who_decides}")
+    typer.echo("\nStop with Ctrl-C. `oversight demo --non-interactive` runs the story scripted.")
+    uvicorn.run(app, host=host, port=port, log_config=None, log_level="warning")

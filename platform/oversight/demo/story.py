@@ -94,7 +94,7 @@ async def run_scenario(gateway: Gateway, clock: DemoClock, scenario: Scenario, a
             say(describe(request))
             shown = (request.id, request.payload_digest)
         step = ask(request, steps.pop(0))
-        person = demo_user(step.who, signed_in_at=signed_in)
+        person = demo_user(step.who, signed_in_at=signed_in, step_up=True)  # signed in with MFA
         await gateway.view(request.id, principal=person)
         clock.read_for(45)
         try:

@@ -159,3 +159,20 @@ def test_an_unknown_or_hidden_request_is_a_404_page(client, as_user):
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
     stranger = client.get(f"/requests/{thread['pending'][0]['id']}", headers=as_user("tara", "traveller"))
     assert stranger.status_code == 404 and "that you may see" in stranger.text
+
+
+def test_the_inbox_filters_by_risk_and_deadline_and_pages(client, as_user):
+    riley, dora = as_user("riley", "requester"), as_user("dora", "dba")
+    drop = start(client, riley, "sql_agent", request="drop the logs table", database="production")
+    delete = start(client, riley, "sql_agent", request="delete the old rows", database="production")
+    drop_id, delete_id = drop["pending"][0]["id"], delete["pending"][0]["id"]
+    high = client.get("/?risk=high", headers=dora).text
+    mine = high.split('id="mine-title"', 1)[1].split('id="others-title"', 1)[0]
+    assert f"/requests/{drop_id}" in mine and f"/requests/{delete_id}" not in mine
+    soon = client.get("/?due=1h&order=urgent", headers=dora).text
+    mine = soon.split('id="mine-title"', 1)[1].split('id="others-title"', 1)[0]
+    assert f"/requests/{drop_id}" in mine  # the DROP is due in 1 h, the DELETE in 4 h
+    assert f"/requests/{delete_id}" not in mine
+    fragment = client.get("/", headers={**dora, "X-Oversight-Fragment": "1"})
+    assert fragment.text.lstrip().startswith("<div data-ids=")  # the list alone, for the refresh
+    assert f"{drop_id}:" in fragment.text.split(">", 1)[0]

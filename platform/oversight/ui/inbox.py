@@ -127,32 +127,33 @@ def inbox(
     risk = risk.lower() if risk and risk.lower() in RISKS else None
     filters = Filters(graph=graph or None, action=action or None, decidable=True,
                       due_before=due_before, order=order)
+    fragment = request.headers.get("X-Oversight-Fragment") == "1"
+    query = _filters_query(graph=graph, action=action, risk=risk, due=due,
+                           order=order if order != "newest" else None)
     with request.app.state.read_sessions() as session:
         mine, next_cursor = list_requests(session, principal, filters, cursor=cursor, limit=PAGE)
         items = _items(mine, risk)
+        context: dict[str, Any] = {
+            "items": items, "ids": " ".join(f"{i.request.id}:{i.request.payload_digest[:12]}"
+                                            for i in items),
+            "poll_url": None if cursor else "/" + (f"?{query}" if query else "")}
+        if fragment:  # the live refresh asks for the list only
+            return render(request, "_inbox_list.html", **context)
         others, _ = list_requests(session, principal, Filters(graph=graph or None,
                                                               action=action or None, order=order),
                                   limit=PAGE)
         decidable_ids = {r.id for r in mine}
-        other_items = _items([r for r in others if r.id not in decidable_ids], risk)
+        context["other_items"] = _items([r for r in others if r.id not in decidable_ids], risk)
         pending_total = session.scalar(select(func.count()).select_from(ApprovalRequest).where(
             ApprovalRequest.status == "pending"))
         actions = sorted(session.scalars(select(ApprovalRequest.action).distinct()
                                          .where(ApprovalRequest.status == "pending")))
         recent = _recent_decisions(session, principal)
         streak = my_streak(session, principal)
-    fragment = request.headers.get("X-Oversight-Fragment") == "1"
-    query = _filters_query(graph=graph, action=action, risk=risk, due=due,
-                           order=order if order != "newest" else None)
     more = _filters_query(graph=graph, action=action, risk=risk, due=due, order=order,
                           cursor=next_cursor)
-    next_url = f"/?{more}" if next_cursor else None
-    context: dict[str, Any] = {"items": items, "other_items": other_items, "next_url": next_url,
-               "poll_url": "/" + (f"?{query}" if query else ""), "ids": " ".join(
-                   f"{i.request.id}:{i.request.payload_digest[:12]}" for i in items)}
-    if fragment:
-        return render(request, "_inbox_list.html", **context)
     return render(request, "inbox.html", **context, recent=recent, streak=streak,
+                  next_url=f"/?{more}" if next_cursor else None,
                   graphs=request.app.state.gateway.registry.names(), actions=actions,
                   risks=RISKS, filters={"graph": graph or "", "action": action or "",
                                         "risk": risk or "", "due": due or "", "order": order},

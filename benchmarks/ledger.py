@@ -4,9 +4,12 @@ Measures, per backend: the raw database's insert+commit rate (the ceiling, 1 and
 processes), ledger appends/s with 1 and 16 writer processes (1 and 100 records a
 transaction), the sequencer's sealing rate, and the lag from append to seal with the
 background sequencer running; then the offline verifier's records/s and peak memory on an
-exported ledger of ``--verify-records`` records.
+exported ledger of ``--verify-records`` records. ``--sealing-only`` measures the sealing rate
+alone, ``--repeat`` times per backend: ``--scale`` records appended 100 a transaction, then
+sealed (on a ledger that grows from one repeat to the next).
 
     python3 -m uv run python benchmarks/ledger.py [--quick]
+    python3 -m uv run python benchmarks/ledger.py --sealing-only --scale 40000 --repeat 5
 
 Run by hand; figures go to docs/benchmarks.md. Nothing here is a timed test.
 """
@@ -100,7 +103,7 @@ def run_parallel(target: Any, processes: int, args: tuple[Any, ...], total: int)
 
 # ---- measurements --------------------------------------------------------------------------
 
-def measure_backend(name: str, url: str, scale: int) -> dict[str, float]:
+def measure_backend(name: str, url: str, scale: int, batch_size: int) -> dict[str, float]:
     say(f"\n== {name} ==")
     db.upgrade(url)
     engine = db.create_db_engine(url)
@@ -123,13 +126,40 @@ def measure_backend(name: str, url: str, scale: int) -> dict[str, float]:
             say(f"appends, {writers:2d} writers, {per_tx:3d} per tx: {rate:9.0f} records/s")
     queued = _count_queue(factory)
     start = time.perf_counter()
-    sealed = seal_all(factory, signer=signer(), origin=ORIGIN, batch_size=5000)
+    sealed = seal_all(factory, signer=signer(), origin=ORIGIN, batch_size=batch_size)
     seal_rate = sealed / (time.perf_counter() - start)
     figures["sealing records/s"] = seal_rate
     say(f"sealing: {sealed} queued records ({queued}) at {seal_rate:9.0f} records/s")
     figures.update(measure_lag(factory, url))
     engine.dispose()
     return figures
+
+
+def measure_sealing(name: str, url: str, records: int, repeat: int,
+                    batch_size: int) -> dict[str, float]:
+    """Append ``records`` (100 a transaction, one process), seal them; ``repeat`` times."""
+    say(f"\n== {name}: sealing only ==")
+    db.upgrade(url)
+    engine = db.create_db_engine(url)
+    factory = db.session_factory(engine)
+    rates = []
+    for _ in range(repeat):
+        done = 0
+        while done < records:
+            with factory() as session, session.begin():
+                for _ in range(min(100, records - done)):
+                    service.append_record(session, action="decision.recorded", actor=ACTOR,
+                                          subject=SUBJECT, data={"outcome": "approve"},
+                                          payload=PAYLOAD, policy="sha256:" + "ab" * 32)
+                    done += 1
+        start = time.perf_counter()
+        sealed = seal_all(factory, signer=signer(), origin=ORIGIN, batch_size=batch_size)
+        rates.append(sealed / (time.perf_counter() - start))
+        say(f"sealing: {sealed} records at {rates[-1]:9.0f} records/s")
+    engine.dispose()
+    say(f"sealing, batches of {batch_size}: {min(rates):.0f}-{max(rates):.0f} records/s, "
+        f"median {statistics.median(rates):.0f}")
+    return {"sealing records/s": statistics.median(rates)}
 
 
 def _count_queue(factory: Any) -> int:
@@ -210,14 +240,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--scale", type=int, default=8000, help="records per measurement")
     parser.add_argument("--verify-records", type=int, default=1_000_000)
+    parser.add_argument("--sealing-only", action="store_true",
+                        help="measure only the sealing rate, --repeat times per backend")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats with --sealing-only")
+    parser.add_argument("--batch-size", type=int, default=5000, help="sequencer batch size")
     args = parser.parse_args()
     scale = 800 if args.quick else args.scale
     verify_records = 20_000 if args.quick else args.verify_records
     results: dict[str, dict[str, float]] = {}
+    if args.sealing_only:
+        with throwaway_cluster() as server:
+            measure_sealing("PostgreSQL", server.create_database("bench"), scale, args.repeat,
+                            args.batch_size)
+        with tempfile.TemporaryDirectory() as tmp:
+            measure_sealing("SQLite", f"sqlite:///{tmp}/bench.db", scale, args.repeat,
+                            args.batch_size)
+        return
     with throwaway_cluster() as server:
-        results["PostgreSQL"] = measure_backend("PostgreSQL", server.create_database("bench"), scale)
+        results["PostgreSQL"] = measure_backend("PostgreSQL", server.create_database("bench"), scale,
+                                                args.batch_size)
     with tempfile.TemporaryDirectory() as tmp:
-        results["SQLite"] = measure_backend("SQLite", f"sqlite:///{tmp}/bench.db", scale)
+        results["SQLite"] = measure_backend("SQLite", f"sqlite:///{tmp}/bench.db", scale,
+                                            args.batch_size)
     say("\n== ratios (appends with 16 writers / raw insert+commit with 16 writers) ==")
     for backend, figures in results.items():
         raw = figures["raw insert+commit/s, 16 writers"]

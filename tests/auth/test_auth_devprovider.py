@@ -131,7 +131,7 @@ async def test_codes_are_single_use_and_bound_to_the_pkce_verifier() -> None:
     for refused in (no_pkce, foreign):
         assert refused.status_code == 400 and "DEVELOPMENT ONLY" in refused.text
     assert userinfo.json() == {"sub": "sam", "name": "Sam Security", "groups": ["security"],
-                               "acr": ACR_MFA, "amr": ["mfa", "pwd"],
+                               "acr": ACR_PWD, "amr": ["pwd"],
                                "auth_time": userinfo.json()["auth_time"]}
 
 

@@ -14,9 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 def install_ui(app: FastAPI) -> None:
     """Add the UI's routes and static files to ``app``."""
-    from oversight.ui import audit_pages, inbox, policy_pages, request_page
+    from oversight.ui import audit_pages, inbox, policy_pages, request_page, stop_pages
 
     static = resources.files("oversight.ui") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (inbox, request_page, audit_pages, policy_pages):
+    for module in (inbox, request_page, audit_pages, policy_pages, stop_pages):
         app.include_router(module.router)

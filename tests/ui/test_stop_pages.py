@@ -6,7 +6,7 @@ the database: what it cancelled, that nothing starts in its scope, and that lift
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import re
 import time
 
@@ -52,7 +52,7 @@ def browser_session(client: TestClient, subject: str, *roles: str) -> str:
                                 "roles": list(roles), "acr": None, "amr": ["pwd"],
                                 "auth_time": int(time.time())},
             SESSION_SIGNED_IN_AT: int(time.time())}
-    asyncio.run(auth.store.save(store_key(session_id), data, max_age=600))
+    client.portal.call(functools.partial(auth.store.save, store_key(session_id), data, max_age=600))
     signer = CookieSigner(auth.settings.session_secret.get_secret_value().encode())
     return f"{auth.settings.cookie_name}={signer.sign(session_id)}"
 

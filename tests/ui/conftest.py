@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from oversight.api.app import create_app
 from oversight.config import Settings
 from oversight.gateway.service import Gateway
+from tests.support.browser import axe_source, chromium  # noqa: F401  (session fixtures, once)
 from tests.support.oidc import JwtIssuer, jwt_issuer  # noqa: F401  (a fixture)
 
 SHIPPED_POLICIES = Path(__file__).resolve().parents[2] / "policies"

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from oversight.api.app import create_app
-from tests.support.browser import axe_source, axe_violations, chromium, screenshot  # noqa: F401
+from tests.support.browser import axe_violations, screenshot
 from tests.support.oidc import MockProvider, mock_provider_running, serve_in_thread
 from tests.ui.conftest import demo_graphs, ui_settings
 
@@ -87,7 +87,7 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture
-def browser_context(chromium: Any) -> Iterator[Any]:  # noqa: F811
+def browser_context(chromium: Any) -> Iterator[Any]:
     context = chromium.new_context(viewport={"width": 1280, "height": 900},
                                    timezone_id="America/New_York", locale="en-US")
     context.set_default_timeout(15_000)
@@ -109,7 +109,7 @@ def check_accessible(page: Any, axe: str, where: str) -> None:
     assert violations == [], f"{where}: {violations}"
 
 
-def test_a_dba_approves_the_delete_and_an_auditor_sees_the_records(live, browser_context, axe_source):  # noqa: F811
+def test_a_dba_approves_the_delete_and_an_auditor_sees_the_records(live, browser_context, axe_source):
     thread = live.start("riley", "sql_agent", request="delete the users inactive since 2025",
                         database="production")
     request_id = thread["pending"][0]["id"]
@@ -151,7 +151,7 @@ def test_a_dba_approves_the_delete_and_an_auditor_sees_the_records(live, browser
         auditor.close()
 
 
-def test_separation_of_duties_and_the_review_time_are_explained(live, browser_context, axe_source):  # noqa: F811
+def test_separation_of_duties_and_the_review_time_are_explained(live, browser_context, axe_source):
     own = live.start("dana", "sql_agent", request="drop the staging_events table",
                      database="production")
     page = browser_context.new_page()
@@ -175,7 +175,7 @@ def test_separation_of_duties_and_the_review_time_are_explained(live, browser_co
     assert refused and refused[-1]["data"]["code"] == "too_fast"
 
 
-def test_the_traveller_edits_the_hotel_through_the_form(live, browser_context, axe_source):  # noqa: F811
+def test_the_traveller_edits_the_hotel_through_the_form(live, browser_context, axe_source):
     thread = live.start("riley", "travel", traveller="tara", destination="Lisbon")
     page = browser_context.new_page()
     sign_in(page, live, "tara", f"/requests/{thread['pending'][0]['id']}")
@@ -222,7 +222,7 @@ def test_new_requests_appear_without_a_reload(live, browser_context):
     assert "new request" in page.locator("#live").inner_text()
 
 
-def test_deciding_works_without_javascript(live, chromium):  # noqa: F811
+def test_deciding_works_without_javascript(live, chromium):
     context = chromium.new_context(java_script_enabled=False)
     try:
         thread = live.start("riley", "sql_agent", request="delete the users inactive since 2025",
@@ -243,7 +243,7 @@ def test_deciding_works_without_javascript(live, chromium):  # noqa: F811
         context.close()
 
 
-def test_the_accessibility_check_itself_catches_violations(chromium, axe_source):  # noqa: F811
+def test_the_accessibility_check_itself_catches_violations(chromium, axe_source):
     context = chromium.new_context()
     try:
         page = context.new_page()
@@ -253,3 +253,52 @@ def test_the_accessibility_check_itself_catches_violations(chromium, axe_source)
     finally:
         context.close()
     assert {"image-alt", "color-contrast", "button-name"} <= found
+
+
+def test_auditors_policy_authors_and_admins_have_their_pages(live, browser_context, axe_source):
+    thread = live.start("riley", "sql_agent", request="delete the users inactive since 2025",
+                        database="staging")
+    page = browser_context.new_page()
+    sign_in(page, live, "ava", "/audit")
+    assert page.get_by_role("heading", name="Audit ledger", level=1).is_visible()
+    deadline = time.monotonic() + 15
+    while f"/requests/{thread['pending'][0]['id']}" not in page.content():  # sealed shortly
+        assert time.monotonic() < deadline, "the thread's records never appeared"
+        page.wait_for_timeout(300)
+        page.reload()
+    screenshot(page, "audit")
+    check_accessible(page, axe_source, "audit ledger")
+    page.get_by_role("button", name="Verify the ledger now").click()
+    verdict = page.get_by_role("status").first.inner_text()
+    assert verdict.startswith("Intact: ") and "verified against the checkpoint" in verdict
+    check_accessible(page, axe_source, "audit verified")
+    page.goto(live.url + "/stops")
+    assert "Not allowed" in page.content()  # an auditor may not press the stop button
+
+    admin = browser_context.browser.new_context()
+    try:
+        page = admin.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # the stop button's confirmation
+        sign_in(page, live, "adam", "/policies")
+        assert "sql-destructive-production" in page.content()
+        check_accessible(page, axe_source, "policies")
+        page.goto(live.url + "/policies/replay")
+        check_accessible(page, axe_source, "policy replay")
+        page.goto(live.url + "/stops")
+        check_accessible(page, axe_source, "stops")
+        page.get_by_label("a thread", exact=True).check()
+        page.get_by_label("Thread id or graph name", exact=False).fill(thread["id"])
+        page.get_by_label("Reason (required, recorded and shown)").fill("Investigating a leak.")
+        page.get_by_label(re.compile("I understand")).check()
+        page.get_by_role("button", name="Place the stop").click()
+        page.wait_for_url(re.compile(r".*/stops.*"))
+        assert "Investigating a leak." in page.locator("main").inner_text()
+        stops = live.api("GET", "/v1/stops", "adam")
+        assert [s["target"] for s in stops] == [thread["id"]]
+        assert live.api("GET", f"/v1/approvals/{thread['pending'][0]['id']}", "adam")["status"] == "cancelled"
+        check_accessible(page, axe_source, "stops with one active")
+        page.get_by_role("button", name="Lift").click()
+        page.wait_for_url(re.compile(r".*/stops.*"))
+        assert live.api("GET", "/v1/stops", "adam") == []
+    finally:
+        admin.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.browser import axe_source, axe_violations, chromium, screenshot  # noqa: F401
+from tests.support.browser import axe_violations, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -73,7 +73,7 @@ def test_the_demo_prints_where_to_go_and_who_to_be(demo):
     assert "DEVELOPMENT ONLY" in text
 
 
-def test_a_dba_steps_up_for_the_drop_and_is_held_to_the_review_time(demo, chromium, axe_source):  # noqa: F811
+def test_a_dba_steps_up_for_the_drop_and_is_held_to_the_review_time(demo, chromium, axe_source):
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     try:

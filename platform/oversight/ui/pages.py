@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from oversight.api.deps import POLICY_ROLES
 from oversight.approvals.visibility import AUDIT_ROLES
 from oversight.auth.csrf import csrf_token
 from oversight.auth.dependencies import auth_context, optional_principal
@@ -30,7 +31,6 @@ from oversight.logs import get_logger
 from oversight.ui import present
 
 log = get_logger("ui")
-POLICY_ROLES = frozenset({"policy_author", "admin"})
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",

@@ -10,41 +10,36 @@ impossible even if two sequencers overlapped anyway.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oversight.db import utcnow
 from oversight.errors import LedgerBusy, LedgerCorrupted
+from oversight.ledger.bulk import write_sealed_batch
 from oversight.ledger.keys import register_key
-from oversight.ledger.models import (
-    LedgerCheckpoint,
-    LedgerNode,
-    LedgerPayload,
-    LedgerQueueEntry,
-    LedgerRecord,
-)
+from oversight.ledger.lines import seal_queued_fields
+from oversight.ledger.models import LedgerCheckpoint, LedgerNode, LedgerQueueEntry, LedgerRecord
 from oversight.logs import get_logger
 from oversight_audit import (
     GENESIS_PREV,
     Checkpoint,
     CompactRange,
     SignerKey,
-    finalize_record,
-    leaf_hash,
     sign_checkpoint,
 )
 
 #: The advisory lock key that elects the sequencer on PostgreSQL ("OVRSEAL" in ASCII).
 SEQUENCER_LOCK = 0x4F565253454150
-_DELETE_CHUNK = 900  # SQLite binds at most 32,766 parameters; stay far below
+_sha256 = hashlib.sha256
+#: A queue row as sealing reads it: id, fields, payload, payload key.
+QueueRow = Row[int, str, str | None, bytes | None]
 log = get_logger("ledger.sealing")
 
 
@@ -88,6 +83,44 @@ def _chain_head(session: Session) -> tuple[int, str]:
     return int(head.seq) + 1, str(head.hash)
 
 
+class _BatchSealer:
+    """Seals queue rows in order: extends the chain head and the compact Merkle range."""
+
+    def __init__(self, size: int, prev: str, tree: CompactRange) -> None:
+        self.size, self.prev, self.tree = size, prev, tree
+        self.payloads: list[tuple[Any, ...]] = []
+        self.nodes: list[tuple[Any, ...]] = []
+
+    def records(self, batch: Sequence[QueueRow]) -> Iterator[tuple[Any, ...]]:
+        """The ``ledger_record`` rows of ``batch``, in ``bulk.RECORD_COLUMNS`` order.
+
+        As each is produced, its payload row and the tree nodes it completes are added to
+        ``payloads`` and ``nodes``; ``size``, ``prev`` and ``tree`` move on when it ends.
+        """
+        seq, prev, stack = self.size, self.prev, self.tree.nodes()
+        payloads, nodes = self.payloads, self.nodes
+        for row in batch:
+            sealed = seal_queued_fields(row.fields, seq=seq, prev=prev)
+            yield (seq, prev, sealed.hash, sealed.time, sealed.action, sealed.actor,
+                   sealed.thread_id, sealed.approval_id, sealed.line)
+            if row.payload is not None:
+                payloads.append((seq, row.payload, row.payload_key))
+            # RFC 9162: the leaf hash, then each perfect subtree this leaf completes
+            value = _sha256(b"\x00" + sealed.line.encode()).digest()
+            nodes.append((0, seq, value))
+            index, level = seq, 0
+            while index & 1:
+                value = _sha256(b"\x01" + stack.pop() + value).digest()
+                index >>= 1
+                level += 1
+                nodes.append((level, index, value))
+            stack.append(value)
+            prev = sealed.hash
+            seq += 1
+        self.size, self.prev = seq, prev
+        self.tree = CompactRange.from_hashes(seq, stack)
+
+
 def seal_pending_records(
     session: Session, *, signer: SignerKey, origin: str, batch_size: int = 5000
 ) -> SealResult:
@@ -106,43 +139,13 @@ def seal_pending_records(
     if not batch:
         return SealResult(sealed=0, tree_size=size, checkpoint=None)
 
-    tree = CompactRange.from_nodes(size, stored_node_getter(session))
-    records: list[dict[str, Any]] = []
-    payloads: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
-    for row in batch:
-        fields = json.loads(row.fields)
-        record, line = finalize_record(fields, seq=size, prev=prev, checked=True)
-        subject = record["subject"]
-        actor = record["actor"]
-        records.append({
-            "seq": size,
-            "prev": prev,
-            "hash": record["hash"],
-            "time": dt.datetime.fromisoformat(record["time"]),
-            "action": record["action"],
-            "actor": actor["id"] if actor["type"] == "system" else f"{actor['iss']}|{actor['sub']}",
-            "thread_id": subject.get("thread"),
-            "approval_id": subject.get("approval"),
-            "line": line.decode(),
-        })
-        if row.payload is not None:
-            payloads.append({"seq": size, "payload": row.payload, "key": row.payload_key})
-        nodes.extend({"level": level, "index": index, "hash": value}
-                     for level, index, value in tree.append(leaf_hash(line)))
-        prev = record["hash"]
-        size += 1
-
-    session.execute(insert(LedgerRecord), records)
-    if payloads:
-        session.execute(insert(LedgerPayload), payloads)
-    session.execute(insert(LedgerNode), nodes)
-    ids = [row.id for row in batch]
-    for start in range(0, len(ids), _DELETE_CHUNK):
-        session.execute(delete(LedgerQueueEntry).where(
-            LedgerQueueEntry.id.in_(ids[start:start + _DELETE_CHUNK])))
-
-    root = tree.root()
+    sealer = _BatchSealer(size, prev, CompactRange.from_nodes(size, stored_node_getter(session)))
+    write_sealed_batch(session, records=sealer.records(batch), payloads=sealer.payloads,
+                       nodes=sealer.nodes, queue_ids=[row.id for row in batch])
+    if sealer.size != size + len(batch):
+        raise LedgerCorrupted(f"sealed {sealer.size - size} of a batch of {len(batch)} records")
+    size, prev = sealer.size, sealer.prev
+    root = sealer.tree.root()
     note = sign_checkpoint(Checkpoint(origin=origin, size=size, root=root, chain_head=prev),
                            [signer])
     register_key(session, signer)

@@ -1,0 +1,125 @@
+"""Writing one sealed batch: its records, payloads and tree nodes, and taking it off the queue.
+
+A batch is thousands of rows in three tables, so it bypasses the ORM's unit of work and
+SQLAlchemy's per-row parameter handling: ``COPY … FROM STDIN`` on PostgreSQL, the driver's
+``executemany`` on SQLite, both inside the caller's transaction, so a sequencer killed
+mid-batch leaves nothing behind. Records are streamed as they are computed, so on PostgreSQL
+the server stores and indexes them while the sequencer hashes the next ones.
+
+The queue rows are deleted in one statement, and the count deleted must be the batch's:
+on PostgreSQL by ``id = ANY(ids)`` (under READ COMMITTED a row with an id inside the batch's
+range may commit after the batch was read, and must stay queued); on SQLite by id range,
+since a writing transaction there sees no commit but its own from its first read on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.orm import Session
+
+from oversight.errors import LedgerCorrupted, LedgerError
+from oversight.ledger.models import LedgerNode, LedgerPayload, LedgerQueueEntry, LedgerRecord
+
+_RECORD_TABLE: Table = LedgerRecord.__table__  # type: ignore[assignment]
+_PAYLOAD_TABLE: Table = LedgerPayload.__table__  # type: ignore[assignment]
+_NODE_TABLE: Table = LedgerNode.__table__  # type: ignore[assignment]
+_QUEUE_TABLE: Table = LedgerQueueEntry.__table__  # type: ignore[assignment]
+
+#: Column order of the rows ``write_sealed_batch`` takes; ``time`` as the record has it.
+RECORD_COLUMNS = ("seq", "prev", "hash", "time", "action", "actor", "thread_id", "approval_id",
+                  "line")
+PAYLOAD_COLUMNS = ("seq", "payload", "key")
+NODE_COLUMNS = ("level", "index", "hash")
+_TIME = RECORD_COLUMNS.index("time")
+
+Row = tuple[Any, ...]
+
+
+def write_sealed_batch(
+    session: Session,
+    *,
+    records: Iterable[Row],
+    payloads: Sequence[Row],
+    nodes: Sequence[Row],
+    queue_ids: Sequence[int],
+) -> None:
+    """Insert a sealed batch and delete its queue entries, in the session's transaction.
+
+    ``records`` is consumed first, as it is produced; ``payloads`` and ``nodes`` are read
+    only after it is exhausted, so the generator of ``records`` may fill them as it goes.
+    """
+    connection = session.connection()
+    backend = connection.dialect.name
+    if backend == "postgresql":
+        deleted = _write_postgresql(connection, records, payloads, nodes, queue_ids)
+    elif backend == "sqlite":
+        deleted = _write_sqlite(connection, records, payloads, nodes, queue_ids)
+    else:
+        raise LedgerError(f"sealing needs PostgreSQL or SQLite, not {backend}")
+    if deleted != len(queue_ids):
+        raise LedgerCorrupted(f"sealing {len(queue_ids)} queued records deleted {deleted} "
+                              "queue rows; the batch is rolled back")
+
+
+def _write_postgresql(connection: Connection, records: Iterable[Row], payloads: Sequence[Row],
+                      nodes: Sequence[Row], queue_ids: Sequence[int]) -> int:
+    # The server parses the record's RFC 3339 UTC time into the timestamptz column.
+    raw: Any = connection.connection.driver_connection
+    quote = connection.dialect.identifier_preparer.quote
+    with raw.cursor() as cursor:
+        for table, columns, rows in ((_RECORD_TABLE, RECORD_COLUMNS, records),
+                                     (_PAYLOAD_TABLE, PAYLOAD_COLUMNS, payloads),
+                                     (_NODE_TABLE, NODE_COLUMNS, nodes)):
+            names = ", ".join(quote(c) for c in columns)
+            with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        cursor.execute(f"DELETE FROM {quote(_QUEUE_TABLE.name)} WHERE id = ANY(%s)",  # noqa: S608
+                       (list(queue_ids),))
+        return int(cursor.rowcount)
+
+
+def _write_sqlite(connection: Connection, records: Iterable[Row], payloads: Sequence[Row],
+                  nodes: Sequence[Row], queue_ids: Sequence[int]) -> int:
+    quote = connection.dialect.identifier_preparer.quote
+    to_time = _sqlite_time(connection)
+    stored = [(*row[:_TIME], to_time(row[_TIME]), *row[_TIME + 1:]) for row in records]
+    for table, columns, rows in ((_RECORD_TABLE, RECORD_COLUMNS, stored),
+                                 (_PAYLOAD_TABLE, PAYLOAD_COLUMNS, payloads),
+                                 (_NODE_TABLE, NODE_COLUMNS, nodes)):
+        if rows:
+            names = ", ".join(quote(c) for c in columns)
+            marks = ", ".join("?" * len(columns))
+            connection.exec_driver_sql(
+                f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",  # noqa: S608
+                list(rows))
+    if not queue_ids:
+        return 0
+    result = connection.exec_driver_sql(
+        f"DELETE FROM {quote(_QUEUE_TABLE.name)} WHERE id BETWEEN ? AND ?",  # noqa: S608
+        (min(queue_ids), max(queue_ids)))
+    return int(result.rowcount)
+
+
+def _sqlite_time(connection: Connection) -> Callable[[str], Any]:
+    """How a record's ``time`` is stored on SQLite: as the column type would store it.
+
+    The type writes UTC as ``YYYY-MM-DD HH:MM:SS.ffffff``, the record's text without ``T``
+    and ``Z``; checked against the type's own processor, which is used should they differ.
+    """
+    dialect = connection.dialect
+    processor = _RECORD_TABLE.c.time.type.dialect_impl(dialect).bind_processor(dialect)
+
+    def exact(text: str) -> Any:
+        moment = dt.datetime.fromisoformat(text)
+        return processor(moment) if processor is not None else moment
+
+    def sliced(text: str) -> str:
+        return f"{text[:10]} {text[11:26]}"
+
+    samples = ("2026-11-25T04:05:06.123456Z", "1999-12-31T23:59:59.000000Z")
+    return sliced if all(exact(s) == sliced(s) for s in samples) else exact

@@ -147,6 +147,8 @@ def get_request(session: Session, *, request_id: str, for_update: bool = False) 
 def siblings(session: Session, request: ApprovalRequest, *, for_update: bool = False
              ) -> list[ApprovalRequest]:
     """Every part of the same interrupt, ``part`` order (the request itself included)."""
+    if request.parts <= 1:
+        return [request]  # an interrupt of one part: nothing more to read (or lock)
     query = (select(ApprovalRequest)
              .where(ApprovalRequest.thread_id == request.thread_id,
                     ApprovalRequest.interrupt_id == request.interrupt_id)

@@ -192,9 +192,11 @@ class Gateway:
         now = self.clock()
         thread = threads.get_thread(session, thread_id, for_update=True)
         subject = {"graph": graph_name, "thread": thread_id}
+        existing = list(session.scalars(select(ApprovalRequest).where(
+            ApprovalRequest.thread_id == thread_id)))
         if job_id is not None:
             job = jobs.finish_applied(session, job_id=job_id, now=now)
-            approvals.close_requests(session, threads.requests_of(session, thread_id, job.interrupt_id),
+            approvals.close_requests(session, [r for r in existing if r.interrupt_id == job.interrupt_id],
                                      status="resumed", action="resume.applied", actor=RUNNER,
                                      reason="resumed", now=now)
         if swallowed or error:
@@ -216,8 +218,6 @@ class Gateway:
         drafts = [d if d.shape not in ("raw", "breakpoint") else
                   dataclasses.replace(d, action=registration.action_for(d.node))
                   for d in threads.drafts_of(state)]
-        existing = list(session.scalars(select(ApprovalRequest).where(
-            ApprovalRequest.thread_id == thread_id)))
         known = {r.interrupt_id for r in existing}
         live = {draft.interrupt_id for draft in drafts}
         stale = [r for r in existing if r.status == PENDING and r.interrupt_id not in live]

@@ -23,11 +23,9 @@ SHIPPED_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
 
 def demo_graphs(gateway: Gateway) -> None:
-    from oversight.demo.graphs import TRAVEL_RESUME_VALUES, sql_agent, travel
+    from oversight.demo.web import register_demo_graphs
 
-    gateway.register("sql_agent", sql_agent)
-    gateway.register("travel", travel, resume_values=TRAVEL_RESUME_VALUES,
-                     actions={"approval": "travel.book"})
+    register_demo_graphs(gateway)
 
 
 def ui_settings(home: Path, database_url: str) -> Settings:

@@ -176,3 +176,26 @@ def test_the_inbox_filters_by_risk_and_deadline_and_pages(client, as_user):
     fragment = client.get("/", headers={**dora, "X-Oversight-Fragment": "1"})
     assert fragment.text.lstrip().startswith("<div data-ids=")  # the list alone, for the refresh
     assert f"{drop_id}:" in fragment.text.split(">", 1)[0]
+
+
+def test_a_reviewer_answers_the_agent_or_corrects_its_text(client, as_user):
+    riley, rita = as_user("riley", "requester"), as_user("rita", "reviewer")
+    answered = start(client, riley, "support_reply", customer="Ms. Okafor", question="a double charge")
+    page = client.get(f"/requests/{answered['pending'][0]['id']}", headers=rita).text
+    assert "<textarea" in page.split('aria-label="Edit"', 1)[1]  # the long text is a text area
+    sent = client.post(f"/requests/{answered['pending'][0]['id']}/decide", headers=rita, data={
+        "decision": "respond", "payload_digest": hidden(page, "payload_digest", "Respond"),
+        "response": "Check the refund policy first: only one charge is refundable."})
+    assert sent.status_code == 303
+    done = wait_status(client, riley, answered["id"], "completed")
+    assert done["values"]["note"] == "Check the refund policy first: only one charge is refundable."
+    assert "sent" not in done["values"]
+
+    corrected = start(client, riley, "support_reply", customer="Mr. Berg", question="a late parcel")
+    request_id = corrected["pending"][0]["id"]
+    page = client.get(f"/requests/{request_id}", headers=rita).text
+    form = {"decision": "edit", "payload_digest": hidden(page, "payload_digest", "Edit"),
+            "edit:text": "Dear Mr. Berg,\n\nYour parcel left our warehouse today.", "confirm": "yes"}
+    assert client.post(f"/requests/{request_id}/decide", headers=rita, data=form).status_code == 303
+    done = wait_status(client, riley, corrected["id"], "completed")
+    assert done["values"]["sent"] == "Dear Mr. Berg,\n\nYour parcel left our warehouse today."

@@ -140,3 +140,37 @@ TRAVEL_RESUME_VALUES = {"approval": {
     "edit": {"action": "edit", "edits": "$edits"},
     "reject": {"action": "cancel", "reason": "$reason"},
 }}
+
+
+class ReplyState(TypedDict, total=False):
+    customer: str
+    question: str
+    draft: str
+    sent: str
+    note: str
+
+
+def draft_reply(state: ReplyState) -> ReplyState:
+    """The stand-in for the LLM: a reply to the customer's question."""
+    return {"draft": f"Dear {state.get('customer', 'customer')},\n\nThank you for your message "
+                     f"about \"{state.get('question', 'your account')}\". We have looked into it "
+                     "and refunded the full amount to your card; it should appear within five "
+                     "working days.\n\nKind regards,\nThe support team"}
+
+
+def review_reply(state: ReplyState) -> ReplyState:
+    """A reviewer reads the model's text before it reaches the customer."""
+    decision = request_approval(
+        action="llm.output_review",
+        payload={"customer": state.get("customer", "?"), "text": state["draft"]},
+        summary=f"Reply to {state.get('customer', 'a customer')} promising a refund")
+    if decision.approved:
+        return {"sent": decision.payload["text"]}
+    if decision.outcome == "respond":
+        return {"note": decision.response or ""}
+    return {"note": f"not sent: {decision.reason or 'rejected'}"}
+
+
+def support_reply() -> StateGraph[Any]:
+    """A support agent whose replies a reviewer approves, corrects or answers."""
+    return chain(ReplyState, ("draft", draft_reply), ("review", review_reply))

@@ -16,7 +16,7 @@ from oversight.api.app import create_app
 from oversight.approvals.models import ApprovalRequest
 from oversight.auth.settings import AuthSettings
 from oversight.config import Settings
-from oversight.demo.graphs import TRAVEL_RESUME_VALUES, sql_agent, travel
+from oversight.demo.graphs import TRAVEL_RESUME_VALUES, sql_agent, support_reply, travel
 from oversight.demo.users import demo_user
 from oversight.gateway.service import Gateway
 from oversight.logs import get_logger
@@ -44,6 +44,8 @@ WAITING = [
             "tara, who may change the hotel or the flight"),
     Waiting("tara", "travel", {"traveller": "tara", "destination": "Porto"},
             "adam (an operator): tara may not approve her own trip"),
+    Waiting("riley", "support_reply", {"customer": "Ms. Okafor", "question": "a double charge"},
+            "rita (a reviewer), who may approve, correct the text, or answer the agent"),
     Waiting("riley", "sql_agent", {"request": "list the active users", "database": "production"},
             "nobody: a read-only SELECT passes by policy (see the audit trail)"),
 ]
@@ -53,6 +55,7 @@ def register_demo_graphs(gateway: Gateway) -> None:
     gateway.register("sql_agent", sql_agent)
     gateway.register("travel", travel, resume_values=TRAVEL_RESUME_VALUES,
                      actions={"approval": "travel.book"})
+    gateway.register("support_reply", support_reply)
 
 
 def seed(issuer: str) -> Any:

@@ -123,9 +123,12 @@ def create_app(
                   description="Approval and audit gateway for LangGraph agents.")
     install_problem_handlers(app)
     if auth is not None:
+        from oversight.auth.dbsessions import DatabaseSessionStore
         from oversight.auth.wiring import install_auth
 
-        install_auth(app, auth)
+        store = (DatabaseSessionStore(lambda: app.state.sessions, lambda: app.state.read_sessions)
+                 if auth.session_store == "database" else None)
+        install_auth(app, auth, store=store)
         if ui:
             from oversight.ui import install_ui
 

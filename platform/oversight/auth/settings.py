@@ -8,7 +8,7 @@ Every field has an environment variable of the same name, upper-cased, with the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -61,6 +61,9 @@ class AuthSettings(BaseModel):
     session_secret: SecretStr | None = Field(
         default=None, description="Key that signs session cookies; random per process if unset "
         "(sessions then end at restart and are not shared between replicas).")
+    session_store: Literal["database", "memory"] = Field(
+        default="database", description="Where browser sessions live: the database (shared by "
+        "every replica, kept across restarts) or this process's memory.")
     session_max_age: int = Field(default=8 * 3600, gt=0, description="Seconds a browser session lasts.")
     dev_provider: bool = Field(
         default=False, description="Serve the built-in development identity provider under "

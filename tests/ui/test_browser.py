@@ -210,6 +210,18 @@ def test_a_step_up_rule_sends_the_person_back_to_the_provider(live, browser_cont
     assert sent["redirect_uri"] == [live.url + "/auth/callback"]
 
 
+def test_error_pages_are_designed_and_accessible(live, browser_context, axe_source):
+    page = browser_context.new_page()
+    sign_in(page, live, "riley", "/requests/no-such-request")
+    assert page.get_by_role("heading", level=1).inner_text() == "No such approval request"
+    assert page.get_by_role("link", name="Back to the inbox").is_visible()
+    check_accessible(page, axe_source, "404 page")
+    response = page.goto(live.url + "/audit")
+    assert response is not None and response.status == 403
+    assert "auditor" in page.locator("main").inner_text()  # says which roles it needs
+    check_accessible(page, axe_source, "403 page")
+
+
 def test_new_requests_appear_without_a_reload(live, browser_context):
     page = browser_context.new_page()
     sign_in(page, live, "dmitri")

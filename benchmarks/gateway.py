@@ -141,11 +141,63 @@ async def measure(backend: str, make_url: Any, cycles: int) -> None:
         report(backend, clients, raw, gated)
 
 
+async def breakdown(url: str, cycles: int) -> None:
+    """Where a gateway cycle's time goes (one client): each transaction by name, the state
+    reads, and the rest (the graph's own legs and their checkpoints)."""
+    from langgraph.pregel.main import Pregel
+
+    spent: dict[str, float] = {}
+    original_tx, original_state = Gateway._tx, Pregel.aget_state
+
+    async def timed_tx(self: Gateway, work: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await original_tx(self, work)
+        finally:
+            name = "transaction " + getattr(work, "__qualname__", "?").replace(".<locals>", "")
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+
+    async def timed_state(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await original_state(self, *args, **kwargs)
+        finally:
+            spent["checkpointer state reads"] = (spent.get("checkpointer state reads", 0.0)
+                                                 + time.perf_counter() - start)
+
+    Gateway._tx, Pregel.aget_state = timed_tx, timed_state  # type: ignore[method-assign]
+    try:
+        latencies = await gateway_cycles(url, 1, cycles)
+    finally:
+        Gateway._tx, Pregel.aget_state = original_tx, original_state  # type: ignore[method-assign]
+    wall = -latencies.pop()
+    total = sum(latencies)
+    print(f"gateway cycle, mean of {len(latencies)}: {total / len(latencies) * 1000:.1f} ms "
+          f"(wall {wall:.1f} s, warm-up excluded from the mean)")
+    measured = sum(latencies) / len(latencies)
+    warm = len(latencies) + 3
+    for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f"  {seconds / warm * 1000:6.2f} ms  {name}")
+    accounted = sum(spent.values()) / warm
+    print(f"  {max(0.0, measured - accounted) * 1000:6.2f} ms  the graph's legs and the rest")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=200)
+    parser.add_argument("--breakdown", action="store_true",
+                        help="PostgreSQL only: where one client's cycle spends its time")
     args = parser.parse_args()
     configure_logging("console", "WARNING")
+    if args.breakdown:
+        with throwaway_cluster() as server:
+            url = server.create_database("bench")
+            db.upgrade(url)
+            asyncio.run(breakdown(url, args.cycles))
+            raw = asyncio.run(raw_cycles(server.create_database("bench"), 1, args.cycles))
+            raw.pop()
+            print(f"raw LangGraph cycle, mean of {len(raw)}: {sum(raw) / len(raw) * 1000:.1f} ms")
+        return
     with throwaway_cluster() as server:
         asyncio.run(measure("PostgreSQL", lambda: server.create_database("bench"), args.cycles))
     with tempfile.TemporaryDirectory() as tmp:

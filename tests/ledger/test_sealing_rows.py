@@ -17,10 +17,11 @@ from oversight.ledger.sealing import seal_all
 from oversight_audit import GENESIS_PREV, CompactRange, finalize_record, leaf_hash
 from tests.ledger.conftest import ALICE, ORIGIN, SYSTEM
 
-ZOE = UserActor(issuer="https://idp.test/ré|alm", subject='zoë "z" \\', name="Zoë 😀",
+ZOE = UserActor(issuer="https://idp.test/ré|alm\t", subject='zoë "z" \\N\r\n', name="Zoë 😀",
                 roles=("dba", "\u2028"), acr=None, amr=(), auth_time=None)
 AWKWARD: list[dict[str, Any]] = [
     {"subject": {"thread": "t-1", "approval": "a-1"}, "data": {"hash": "h", "i": 1}},
+    {"subject": {"thread": "t\\N\t\\", "approval": "a\r\n\\."}, "data": {"tab": "\t"}},
     {"subject": {"payload_digest": "x", "subject": "y", "thread": "t-é"},
      "data": {"payload_digest": None, "subject": {"thread": "fake"}, "v": [1, "\n"]}},
     {"subject": {}, "data": {"😀": ',"subject":{', "\ue000": '\\"', "": None}},

@@ -55,16 +55,16 @@ class SealedFields(NamedTuple):
     approval_id: str | None
 
 
-def seal_queued_fields(fields: str, *, seq: int, prev: str) -> SealedFields:
+def seal_queued_fields(fields: str, *, seq: int, prev: str, checked: bool = False) -> SealedFields:
     """Seal queued ``fields`` as record ``seq`` after ``prev``.
 
     ``fields`` must be the canonical JSON of fields that passed ``check_record_fields``, as
     ``append_record`` queues them. Hash and line are byte for byte ``finalize_record``'s.
+    ``checked=True`` skips checking ``seq`` and ``prev``, for a caller that checked the first
+    of a run and takes each next ``prev`` from the hash returned here.
     """
-    if type(seq) is not int or not 0 <= seq <= _MAX_SEQ:
-        raise MalformedRecord("/seq", f"expected an integer in 0..2^53-1, found {seq!r}")
-    if type(prev) is not str or _HEX64.fullmatch(prev) is None:
-        raise MalformedRecord("/prev", "expected 64 lower-case hex digits")
+    if not checked:
+        check_seq_and_prev(seq, prev)
     action_end = fields.find('"', len(_START))
     actor_at = action_end + len(_ACTOR_MEMBER) - 1
     data_at = fields.find(_DATA_MEMBER, actor_at)
@@ -84,6 +84,14 @@ def seal_queued_fields(fields: str, *, seq: int, prev: str) -> SealedFields:
     return SealedFields(record_hash, line, fields[time_at + len(_TIME_MEMBER):-2],
                         fields[len(_START):action_end], _actor_column(fields[actor_at:data_at]),
                         thread_id, approval_id)
+
+
+def check_seq_and_prev(seq: int, prev: str) -> None:
+    """``MalformedRecord`` unless ``seq`` is in 0..2^53−1 and ``prev`` is 64 lower-case hex."""
+    if type(seq) is not int or not 0 <= seq <= _MAX_SEQ:
+        raise MalformedRecord("/seq", f"expected an integer in 0..2^53-1, found {seq!r}")
+    if type(prev) is not str or _HEX64.fullmatch(prev) is None:
+        raise MalformedRecord("/prev", "expected 64 lower-case hex digits")
 
 
 def _seal_parsed(fields: str, *, seq: int, prev: str) -> SealedFields:

@@ -24,7 +24,7 @@ from oversight.db import utcnow
 from oversight.errors import LedgerBusy, LedgerCorrupted
 from oversight.ledger.bulk import write_sealed_batch
 from oversight.ledger.keys import register_key
-from oversight.ledger.lines import seal_queued_fields
+from oversight.ledger.lines import check_seq_and_prev, seal_queued_fields
 from oversight.ledger.models import LedgerCheckpoint, LedgerNode, LedgerQueueEntry, LedgerRecord
 from oversight.logs import get_logger
 from oversight_audit import (
@@ -99,8 +99,11 @@ class _BatchSealer:
         """
         seq, prev, stack = self.size, self.prev, self.tree.nodes()
         payloads, nodes = self.payloads, self.nodes
+        # checked at both ends of the run; every next prev is a hash made here
+        check_seq_and_prev(seq, prev)
+        check_seq_and_prev(seq + len(batch) - 1, prev)
         for row in batch:
-            sealed = seal_queued_fields(row.fields, seq=seq, prev=prev)
+            sealed = seal_queued_fields(row.fields, seq=seq, prev=prev, checked=True)
             yield (seq, prev, sealed.hash, sealed.time, sealed.action, sealed.actor,
                    sealed.thread_id, sealed.approval_id, sealed.line)
             if row.payload is not None:

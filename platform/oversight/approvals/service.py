@@ -9,6 +9,7 @@ request final.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
@@ -77,7 +78,13 @@ def subject_of(request: ApprovalRequest) -> dict[str, str | None]:
 
 def requirement_of(request: ApprovalRequest) -> Requirement | None:
     """The rule's requirement stored with the request (None for policy decisions)."""
-    data = json.loads(request.requirement)
+    return _requirement(request.requirement)
+
+
+@functools.lru_cache(maxsize=512)
+def _requirement(stored: str) -> Requirement | None:
+    # Requests of one rule store the same text, and a Requirement is frozen: parse it once.
+    data = json.loads(stored)
     return Requirement.model_validate(data) if data else None
 
 

@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from oversight.errors import LedgerCorrupted
 from oversight.ledger import sealing, service
 from oversight.ledger.actors import UserActor
 from oversight.ledger.models import LedgerNode, LedgerPayload, LedgerQueueEntry, LedgerRecord
@@ -123,3 +124,15 @@ def test_a_record_committed_inside_the_batch_range_after_it_was_read_stays_queue
         assert [r["action"] for r in service.recorded(session)] == [
             "test.first", "test.third", "test.late"]
         assert service.pending_count(session) == 1
+
+
+def test_a_missing_tree_node_stops_sealing(sessions, signer):
+    _append_awkward(sessions, 1)
+    seal_all(sessions, signer=signer, origin=ORIGIN)
+    with sessions() as session, session.begin():
+        session.execute(delete(LedgerNode).where(LedgerNode.level == 2))
+    _append_awkward(sessions, 1)
+    with pytest.raises(LedgerCorrupted, match=r"lacks node \(2, 0\)"):
+        seal_all(sessions, signer=signer, origin=ORIGIN)
+    with sessions() as session:
+        assert service.pending_count(session) == len(AWKWARD)

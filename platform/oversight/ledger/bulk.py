@@ -1,15 +1,16 @@
-"""Writing one sealed batch: its records, payloads and tree nodes, and taking it off the queue.
+"""Taking a batch off the queue, and writing its records, payloads and tree nodes.
 
-A batch is thousands of rows in three tables, so it bypasses the ORM's unit of work and
+A batch is thousands of rows in four tables, so it bypasses the ORM's unit of work and
 SQLAlchemy's per-row parameter handling: ``COPY … FROM STDIN`` on PostgreSQL, the driver's
-``executemany`` on SQLite, both inside the caller's transaction, so a sequencer killed
+``executemany`` on SQLite, all inside the caller's transaction, so a sequencer killed
 mid-batch leaves nothing behind. Records are streamed as they are computed, so on PostgreSQL
 the server stores and indexes them while the sequencer hashes the next ones.
 
-The queue rows are deleted in one statement, and the count deleted must be the batch's:
-on PostgreSQL by ``id = ANY(ids)`` (under READ COMMITTED a row with an id inside the batch's
-range may commit after the batch was read, and must stay queued); on SQLite by id range,
-since a writing transaction there sees no commit but its own from its first read on.
+The batch is read and deleted from the queue up front, in one statement on PostgreSQL
+(``DELETE … RETURNING``: exactly the rows read, never a row that commits meanwhile with an
+id inside the batch's range, which must stay queued). On SQLite, a ``SELECT`` then a delete
+by id range whose count must be the batch's: a writing transaction there sees no commit but
+its own from its first read on.
 """
 
 from __future__ import annotations
@@ -38,6 +39,45 @@ _TIME = RECORD_COLUMNS.index("time")
 _COPY_CHUNK = 500  # rows a write: the server stores a chunk while the next is computed
 
 Row = tuple[Any, ...]
+#: A queued record as ``take_queued`` returns it: id, fields, payload, payload key.
+QueueRow = tuple[int, str, str | None, bytes | None]
+
+
+def _connection(session: Session) -> Connection:
+    connection = session.connection()
+    if connection.dialect.name not in ("postgresql", "sqlite"):
+        raise LedgerError(f"sealing needs PostgreSQL or SQLite, not {connection.dialect.name}")
+    return connection
+
+
+def take_queued(session: Session, *, limit: int) -> list[QueueRow]:
+    """Remove the oldest ``limit`` queued records in the session's transaction; return them."""
+    connection = _connection(session)
+    queue = connection.dialect.identifier_preparer.quote(_QUEUE_TABLE.name)
+    columns = "id, fields, payload, payload_key"
+    if connection.dialect.name == "postgresql":
+        raw: Any = connection.connection.driver_connection
+        with raw.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {queue} WHERE id = ANY(ARRAY("  # noqa: S608
+                f"SELECT id FROM {queue} ORDER BY id LIMIT %s)) RETURNING {columns}", (limit,))
+            taken: list[QueueRow] = sorted(cursor.fetchall(), key=_first)
+        return taken
+    result = connection.exec_driver_sql(
+        f"SELECT {columns} FROM {queue} ORDER BY id LIMIT ?", (limit,))  # noqa: S608
+    rows: list[QueueRow] = [(int(row[0]), row[1], row[2], row[3]) for row in result]
+    if rows:
+        deleted = connection.exec_driver_sql(
+            f"DELETE FROM {queue} WHERE id BETWEEN ? AND ?", (rows[0][0], rows[-1][0])  # noqa: S608
+        ).rowcount
+        if deleted != len(rows):
+            raise LedgerCorrupted(f"taking {len(rows)} queued records deleted {deleted} "
+                                  "queue rows; the batch is rolled back")
+    return rows
+
+
+def _first(row: QueueRow) -> int:
+    return row[0]
 
 
 def write_sealed_batch(
@@ -46,28 +86,21 @@ def write_sealed_batch(
     records: Iterable[Row],
     payloads: Sequence[Row],
     nodes: Sequence[Row],
-    queue_ids: Sequence[int],
 ) -> None:
-    """Insert a sealed batch and delete its queue entries, in the session's transaction.
+    """Insert a sealed batch's rows, in the session's transaction.
 
     ``records`` is consumed first, as it is produced; ``payloads`` and ``nodes`` are read
     only after it is exhausted, so the generator of ``records`` may fill them as it goes.
     """
-    connection = session.connection()
-    backend = connection.dialect.name
-    if backend == "postgresql":
-        deleted = _write_postgresql(connection, records, payloads, nodes, queue_ids)
-    elif backend == "sqlite":
-        deleted = _write_sqlite(connection, records, payloads, nodes, queue_ids)
+    connection = _connection(session)
+    if connection.dialect.name == "postgresql":
+        _write_postgresql(connection, records, payloads, nodes)
     else:
-        raise LedgerError(f"sealing needs PostgreSQL or SQLite, not {backend}")
-    if deleted != len(queue_ids):
-        raise LedgerCorrupted(f"sealing {len(queue_ids)} queued records deleted {deleted} "
-                              "queue rows; the batch is rolled back")
+        _write_sqlite(connection, records, payloads, nodes)
 
 
 def _write_postgresql(connection: Connection, records: Iterable[Row], payloads: Sequence[Row],
-                      nodes: Sequence[Row], queue_ids: Sequence[int]) -> int:
+                      nodes: Sequence[Row]) -> None:
     raw: Any = connection.connection.driver_connection
     quote = connection.dialect.identifier_preparer.quote
     with raw.cursor() as cursor:
@@ -83,10 +116,6 @@ def _write_postgresql(connection: Connection, records: Iterable[Row], payloads: 
                         copy.write("".join(chunk))
                         chunk.clear()
                 copy.write("".join(chunk))
-        ids = "{" + ",".join(str(int(i)) for i in queue_ids) + "}"  # an array literal
-        cursor.execute(f"DELETE FROM {quote(_QUEUE_TABLE.name)} WHERE id = ANY(%s::bigint[])",  # noqa: S608
-                       (ids,))
-        return int(cursor.rowcount)
 
 
 # COPY's text format: one line a row, tab-separated, \N for NULL, and backslash, tab, newline
@@ -128,7 +157,7 @@ def _node_line(row: Row) -> str:
 
 
 def _write_sqlite(connection: Connection, records: Iterable[Row], payloads: Sequence[Row],
-                  nodes: Sequence[Row], queue_ids: Sequence[int]) -> int:
+                  nodes: Sequence[Row]) -> None:
     quote = connection.dialect.identifier_preparer.quote
     to_time = _sqlite_time(connection)
     stored = [(*row[:_TIME], to_time(row[_TIME]), *row[_TIME + 1:]) for row in records]
@@ -141,12 +170,6 @@ def _write_sqlite(connection: Connection, records: Iterable[Row], payloads: Sequ
             connection.exec_driver_sql(
                 f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",  # noqa: S608
                 list(rows))
-    if not queue_ids:
-        return 0
-    result = connection.exec_driver_sql(
-        f"DELETE FROM {quote(_QUEUE_TABLE.name)} WHERE id BETWEEN ? AND ?",  # noqa: S608
-        (min(queue_ids), max(queue_ids)))
-    return int(result.rowcount)
 
 
 def _sqlite_time(connection: Connection) -> Callable[[str], Any]:

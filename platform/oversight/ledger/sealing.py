@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from oversight.db import utcnow
 from oversight.errors import LedgerBusy, LedgerCorrupted
-from oversight.ledger.bulk import write_sealed_batch
+from oversight.ledger.bulk import QueueRow, take_queued, write_sealed_batch
 from oversight.ledger.keys import register_key
 from oversight.ledger.lines import check_seq_and_prev, seal_queued_fields
-from oversight.ledger.models import LedgerCheckpoint, LedgerNode, LedgerQueueEntry, LedgerRecord
+from oversight.ledger.models import LedgerCheckpoint, LedgerNode, LedgerRecord
 from oversight.logs import get_logger
 from oversight_audit import (
     GENESIS_PREV,
@@ -38,8 +38,6 @@ from oversight_audit import (
 #: The advisory lock key that elects the sequencer on PostgreSQL ("OVRSEAL" in ASCII).
 SEQUENCER_LOCK = 0x4F565253454150
 _sha256 = hashlib.sha256
-#: A queue row as sealing reads it: id, fields, payload, payload key.
-QueueRow = Row[int, str, str | None, bytes | None]
 log = get_logger("ledger.sealing")
 
 
@@ -64,6 +62,25 @@ def stored_node_getter(session: Session) -> Callable[[int, int], bytes]:
         return bytes(value)
 
     return get_node
+
+
+def _stored_tree(session: Session, size: int) -> CompactRange:
+    """The compact range of the stored tree of ``size`` leaves, read in one query."""
+    wanted, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):  # its perfect subtrees, largest first
+        if size >> level & 1:
+            wanted.append((level, start >> level))
+            start += 1 << level
+    found = {(level, index): bytes(value) for level, index, value in session.execute(
+        select(LedgerNode.level, LedgerNode.index, LedgerNode.hash)
+        .where(tuple_(LedgerNode.level, LedgerNode.index).in_(wanted)))} if wanted else {}
+
+    def get_node(level: int, index: int) -> bytes:
+        if (level, index) not in found:
+            raise LedgerCorrupted(f"the stored Merkle tree lacks node ({level}, {index})")
+        return found[level, index]
+
+    return CompactRange.from_nodes(size, get_node)
 
 
 def _take_sequencer_lock(session: Session) -> None:
@@ -102,12 +119,12 @@ class _BatchSealer:
         # checked at both ends of the run; every next prev is a hash made here
         check_seq_and_prev(seq, prev)
         check_seq_and_prev(seq + len(batch) - 1, prev)
-        for row in batch:
-            sealed = seal_queued_fields(row.fields, seq=seq, prev=prev, checked=True)
+        for _id, fields, payload, payload_key in batch:
+            sealed = seal_queued_fields(fields, seq=seq, prev=prev, checked=True)
             yield (seq, prev, sealed.hash, sealed.time, sealed.action, sealed.actor,
                    sealed.thread_id, sealed.approval_id, sealed.line)
-            if row.payload is not None:
-                payloads.append((seq, row.payload, row.payload_key))
+            if payload is not None:
+                payloads.append((seq, payload, payload_key))
             # RFC 9162: the leaf hash, then each perfect subtree this leaf completes
             value = _sha256(b"\x00" + sealed.line.encode()).digest()
             nodes.append((0, seq, value))
@@ -133,18 +150,13 @@ def seal_pending_records(
     """
     _take_sequencer_lock(session)
     size, prev = _chain_head(session)
-    batch = session.execute(
-        select(LedgerQueueEntry.id, LedgerQueueEntry.fields, LedgerQueueEntry.payload,
-               LedgerQueueEntry.payload_key)
-        .order_by(LedgerQueueEntry.id)
-        .limit(batch_size)
-    ).all()
+    batch = take_queued(session, limit=batch_size)
     if not batch:
         return SealResult(sealed=0, tree_size=size, checkpoint=None)
 
-    sealer = _BatchSealer(size, prev, CompactRange.from_nodes(size, stored_node_getter(session)))
+    sealer = _BatchSealer(size, prev, _stored_tree(session, size))
     write_sealed_batch(session, records=sealer.records(batch), payloads=sealer.payloads,
-                       nodes=sealer.nodes, queue_ids=[row.id for row in batch])
+                       nodes=sealer.nodes)
     if sealer.size != size + len(batch):
         raise LedgerCorrupted(f"sealed {sealer.size - size} of a batch of {len(batch)} records")
     size, prev = sealer.size, sealer.prev

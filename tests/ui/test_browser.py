@@ -293,6 +293,7 @@ def test_auditors_policy_authors_and_admins_have_their_pages(live, browser_conte
         page.on("dialog", lambda dialog: dialog.accept())  # the stop button's confirmation
         sign_in(page, live, "adam", "/policies")
         assert "sql-destructive-production" in page.content()
+        screenshot(page, "policies")
         check_accessible(page, axe_source, "policies")
         page.goto(live.url + "/policies/replay")
         check_accessible(page, axe_source, "policy replay")
@@ -305,6 +306,7 @@ def test_auditors_policy_authors_and_admins_have_their_pages(live, browser_conte
         page.get_by_role("button", name="Place the stop").click()
         page.wait_for_url(re.compile(r".*/stops.*"))
         assert "Investigating a leak." in page.locator("main").inner_text()
+        screenshot(page, "stops")
         stops = live.api("GET", "/v1/stops", "adam")
         assert [s["target"] for s in stops] == [thread["id"]]
         assert live.api("GET", f"/v1/approvals/{thread['pending'][0]['id']}", "adam")["status"] == "cancelled"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from oversight.db import utcnow
@@ -71,9 +71,11 @@ def _stored_tree(session: Session, size: int) -> CompactRange:
         if size >> level & 1:
             wanted.append((level, start >> level))
             start += 1 << level
+    # an OR of key lookups: SQLite scans the whole table for a row-value IN list
     found = {(level, index): bytes(value) for level, index, value in session.execute(
-        select(LedgerNode.level, LedgerNode.index, LedgerNode.hash)
-        .where(tuple_(LedgerNode.level, LedgerNode.index).in_(wanted)))} if wanted else {}
+        select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(or_(*(
+            and_(LedgerNode.level == level, LedgerNode.index == index)
+            for level, index in wanted))))} if wanted else {}
 
     def get_node(level: int, index: int) -> bytes:
         if (level, index) not in found:

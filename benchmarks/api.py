@@ -145,12 +145,21 @@ def main() -> None:
     parser.add_argument("--pending", type=int, default=100_000)
     parser.add_argument("--decisions", type=int, default=300)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--langgraph-api", metavar="URL",
+                        help="also run the cycle against LangGraph's own server at URL "
+                        "(`langgraph dev` with a graph 'agent' that interrupts once)")
+    parser.add_argument("--cycles", type=int, default=100)
     args = parser.parse_args()
     with throwaway_cluster() as server, JwtIssuer.running() as issuer, \
             tempfile.TemporaryDirectory() as home:
         url = server.create_database("bench")
         db.upgrade(url)
         with serve_process(url, issuer, home) as base:
+            if args.langgraph_api:
+                ours = oversight_cycles(base, issuer, args.cycles)
+                theirs = langgraph_api_cycles(args.langgraph_api, args.cycles)
+                print(f"cycle over HTTP, one client: Oversight {ours:.1f}/s, langgraph-api "
+                      f"{theirs:.1f}/s (ratio {theirs / ours:.2f}x)", flush=True)
             rate = asyncio.run(decisions(base, issuer, args.decisions, args.clients))
             print(f"decisions end to end (decide + resume), {args.clients} clients: "
                   f"{rate:.1f}/s", flush=True)
@@ -160,6 +169,38 @@ def main() -> None:
                   f"median {median:.1f} ms, p95 {p95:.1f} ms", flush=True)
             health, _ = probe_latency(base)
             print(f"GET /healthz (no database, no token): median {health:.1f} ms", flush=True)
+
+
+def oversight_cycles(base: str, issuer: JwtIssuer, count: int) -> float:
+    """Start → interrupt → (the approver opens it) → approve → resumed to the end, over HTTP."""
+    riley = {"Authorization": "Bearer " + issuer.mint("riley", roles=["requester"], amr=["pwd"])}
+    dana = {"Authorization": "Bearer " + issuer.mint("dana", roles=["dba"], amr=["pwd"])}
+    with httpx.Client(base_url=base, timeout=60) as client:
+        began = time.perf_counter()
+        for _ in range(count):
+            started = client.post("/v1/threads", headers=riley, json={
+                "graph": "sql_agent", "input": {"request": "delete users", "database": "staging"}})
+            approval = started.json()["pending"][0]["id"]
+            digest = client.get(f"/v1/approvals/{approval}", headers=dana).json()["payload_digest"]
+            decided = client.post(f"/v1/approvals/{approval}/decision", headers=dana,
+                                  json={"decision": "approve", "payload_digest": digest})
+            assert decided.json()["final"], decided.text
+        return count / (time.perf_counter() - began)
+
+
+def langgraph_api_cycles(base: str, count: int) -> float:
+    """The same cycle on LangGraph's own server: a thread, a run to the interrupt, a resume."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        began = time.perf_counter()
+        for _ in range(count):
+            thread = client.post("/threads", json={}).json()["thread_id"]
+            first = client.post(f"/threads/{thread}/runs/wait", json={
+                "assistant_id": "agent", "input": {"request": "delete users"}}).json()
+            assert "__interrupt__" in first, first
+            done = client.post(f"/threads/{thread}/runs/wait", json={
+                "assistant_id": "agent", "command": {"resume": "approved"}}).json()
+            assert done.get("result") == "executed", done
+        return count / (time.perf_counter() - began)
 
 
 def probe_latency(base: str, rounds: int = 100) -> tuple[float, float]:

@@ -7,7 +7,10 @@ with byte searches for the literal text between them (``},"hash":"``, ``,"prev":
 prev, seq, time, v) are checked as bytes and are canonical by construction. The rest is
 checked by the reference code once per distinct byte string and remembered: the *head*
 (``{"action":…,"actor":…,"data":…``, everything before ``hash``), the policy member and the
-subject. Ledgers repeat the same heads, policies and subjects.
+subject. Ledgers repeat the same heads, policies and subjects. The verifier knows which seq
+is due, so ``fast_at`` compares the seq member with the text it expects instead of parsing
+it, and compares the policy member and the minute of ``time`` in place with the last line's
+(ledgers write long runs under one policy, minute after minute) before searching for them.
 
 Why accepting the pieces is accepting the line: each free-form piece is accepted only if it
 is, on its own, one complete canonical JSON value of the right type, and the text between
@@ -39,7 +42,8 @@ from oversight_audit._internal.canonical import (
 from oversight_audit.errors import FormatError
 from oversight_audit.records import HASH_DOMAIN, parse_record_line
 
-_TIME_SHAPE = b"9999-99-99T99:99:99.999999Z"
+_MINUTE_SHAPE = b"9999-99-99T99:99"
+_TIME_TAIL_SHAPE = b':99.999999Z","v":9}'  # digits read as 9
 _TO_NINES = bytes.maketrans(b"0123456789", b"9999999999")
 _HEX = b"0123456789abcdef"
 _ACTION = re.compile(rb"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
@@ -176,6 +180,9 @@ class LineChecker:
         self._heads: dict[bytes, _States] = {}
         self._policies: set[bytes] = set()
         self._minutes: set[bytes] = set()
+        # What the line before held, compared in place; each starts as a valid member.
+        self._last_policy = b',"policy":null,"prev":"'
+        self._last_minute = b',"time":"2000-01-01T00:00'
 
     def check(self, line: bytes) -> LineFacts:
         """The facts the verifier needs from one line (no newline); ``MalformedRecord`` if bad.
@@ -191,11 +198,28 @@ class LineChecker:
     def fast(self, line: bytes) -> LineFacts | None:
         """The facts, or ``None`` for any line this path does not recognise.
 
-        Every slice is compared with a literal or checked by a memo; positions only grow
-        from the first search on, and every index used is bounds-checked or compared.
+        Finds the seq the line claims and hands over to ``fast_at``, which checks every
+        member (a seq found in the wrong place only makes that check fail).
+        """
+        at = line.rfind(b'","seq":') + 8
+        stop = line.find(b',"subject":{', at)
+        digits = line[at:stop]
+        if at < 8 or stop < 0 or len(digits) > 16 or not digits.isdigit():
+            return None
+        return self.fast_at(line, int(digits))
+
+    def fast_at(self, line: bytes, seq: int) -> LineFacts | None:
+        """The facts of a line that should hold record ``seq``, or ``None``.
+
+        ``None`` for any line this path does not recognise, including one holding another
+        seq: the verifier knows which seq is due, so comparing the member's text with the
+        one it expects replaces parsing it. Every slice is compared with a literal or
+        checked by a memo; positions only grow from the first search on, and every index
+        used is bounds-checked or compared. A line of the same policy and minute as the
+        line before needs no search past ``hash`` (both are compared in place).
         """
         hash_at = line.find(b'},"hash":"') + 1
-        if not hash_at:
+        if not hash_at or not 0 <= seq <= MAX_SAFE_INTEGER:
             return None
         head = line[:hash_at]
         states = self._heads.get(head) or self._learn_head(head)
@@ -210,28 +234,28 @@ class LineChecker:
             digest, policy_at = line[digest_at + 19 : digest_at + 95], digest_at + 96
         else:
             return None
-        prev_at = line.find(b',"prev":"', policy_at)
-        policy = line[policy_at:prev_at]
-        if prev_at < 0 or (policy not in self._policies and not self._learn_policy(policy)):
-            return None
-        seq_at = prev_at + 73  # ,"prev":"<64 hex>
+        policy = self._last_policy  # ,"policy":<value>,"prev":"
+        if not line.startswith(policy, policy_at):
+            policy = self._learn_policy(line, policy_at)
+            if not policy:
+                return None
+        prev_at = policy_at + len(policy)  # the 64 hex digits of prev
+        member = b'","seq":%d,"subject":' % seq
+        subject_at = prev_at + 64 + len(member)
         end = len(line) - 44  # ,"time":"<27>","v":1}
-        subject_at = line.find(b',"subject":{', seq_at + 8)
-        seq_text = line[seq_at + 8 : subject_at]
-        subject = line[subject_at + 11 : end]
+        subject = line[subject_at:end]
         if (
-            line[seq_at : seq_at + 8] == b'","seq":' and seq_at + 8 < subject_at < end - 12
-            and line[end : end + 9] == b',"time":"' and line[-8:] == b'","v":1}'
-            and seq_text.isdigit() and (seq_text[0] != 0x30 or seq_text == b"0")
-            and len(seq_text) <= 16 and (seq := int(seq_text)) <= MAX_SAFE_INTEGER
+            subject_at + 2 <= end and line.startswith(member, prev_at + 64)
             and (subject in self._subject.known or self._subject.learn(subject))
-            and self._time(line[end + 9 : -8])
+            and (line.startswith(self._last_minute, end) or self._learn_minute(line, end))
+            and line[-19:].translate(_TO_NINES) == _TIME_TAIL_SHAPE
+            and line[-18] <= 0x35 and line[-2] == 0x31  # seconds 00..59; "v":1
         ):
             record_hash, leaf = states[0].copy(), states[1].copy()  # head already absorbed
             record_hash.update(line[digest_at:])
             leaf.update(line[hash_at:])
-            return (seq, line[prev_at + 9 : seq_at], line[hash_at + 9 : digest_at - 1], digest,
-                    record_hash.hexdigest().encode(), leaf.digest())
+            return (seq, line[prev_at : prev_at + 64], line[hash_at + 9 : digest_at - 1],
+                    digest, record_hash.hexdigest().encode(), leaf.digest())
         return None
 
     def _learn_head(self, head: bytes) -> _States | None:
@@ -257,24 +281,29 @@ class LineChecker:
         states = self._heads[head] = (_sha256(HASH_DOMAIN + head), _sha256(b"\x00" + head))
         return states
 
-    def _learn_policy(self, member: bytes) -> bool:
-        """``,"policy":null`` or ``,"policy":<canonical JSON string>``."""
-        if member != b',"policy":null' and not (
-            member.startswith(b',"policy":') and self._policy.learn(member[10:])
-        ):
-            return False
+    def _learn_policy(self, line: bytes, at: int) -> bytes:
+        """``,"policy":null`` or ``,"policy":<canonical JSON string>`` at ``at``, then
+        ``,"prev":"``: those bytes, remembered for the next line (empty if not so)."""
+        prev_at = line.find(b',"prev":"', at)
+        member = line[at:prev_at]
+        if prev_at < 0 or not (member in self._policies or member == b',"policy":null' or (
+                member.startswith(b',"policy":') and self._policy.learn(member[10:]))):
+            return b""
         _remember(self._policies, member)
-        return True
+        self._last_policy = member + b',"prev":"'
+        return self._last_policy
 
-    def _time(self, text: bytes) -> bool:
-        if text.translate(_TO_NINES) != _TIME_SHAPE or text[17] > 0x35:  # seconds 00..59
+    def _learn_minute(self, line: bytes, end: int) -> bool:
+        """``,"time":"YYYY-MM-DDTHH:MM`` at ``end``, a real minute; remembered for the next
+        line (the rest of ``time`` has a fixed shape, checked by the caller)."""
+        if not line.startswith(b',"time":"', end):
             return False
-        minute = text[:16]
-        if minute in self._minutes:
-            return True
-        if not _minute_ok(minute):
-            return False
-        _remember(self._minutes, minute)
+        minute = line[end + 9 : end + 25]
+        if minute not in self._minutes:
+            if minute.translate(_TO_NINES) != _MINUTE_SHAPE or not _minute_ok(minute):
+                return False
+            _remember(self._minutes, minute)
+        self._last_minute = line[end : end + 25]
         return True
 
     @staticmethod

@@ -82,7 +82,8 @@ class RecordStream:
         """Check every line. A line due at seq ``limit`` raises ``past_limit(limit)``."""
         self.first = first_seq
         checker = LineChecker()
-        fast = checker.fast
+        fast = checker.fast_at
+        interior = _sha256(b"\x01").copy  # RFC 9162 node prefix, absorbed once
         hashes = tree._hashes
         size = tree.size
         expected = -1 if first_seq is None else first_seq  # -1: the first line's seq
@@ -93,7 +94,7 @@ class RecordStream:
         with self._open() as handle:
             for raw in handle:
                 line = raw[:-1]
-                facts = fast(line) if prev is not None and expected != limit else None
+                facts = fast(line, expected) if prev is not None and expected != limit else None
                 if facts is None:
                     facts = self._careful(raw, count + 1, expected, limit, past_limit)
                 seq, claimed_prev, claimed, digest, computed, node = facts
@@ -106,7 +107,10 @@ class RecordStream:
                 prev = claimed
                 walk = size
                 while walk & 1:
-                    node = _sha256(b"\x01" + hashes.pop() + node).digest()
+                    pair = interior()
+                    pair.update(hashes.pop())
+                    pair.update(node)
+                    node = pair.digest()
                     walk >>= 1
                 hashes.append(node)
                 size += 1

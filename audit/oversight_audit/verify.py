@@ -14,12 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from oversight_audit import bundle as files
-from oversight_audit._internal.bundle_checks import (
-    CheckpointTrail,
-    PayloadCheck,
-    compare,
-    with_seq,
-)
+from oversight_audit._internal.bundle_checks import CheckpointTrail, compare, with_seq
+from oversight_audit._internal.payloads import PayloadCheck
 from oversight_audit._internal.stream import Progress, RecordStream
 from oversight_audit._internal.wire import b64
 from oversight_audit.errors import (
@@ -138,7 +134,7 @@ def verify_bundle(
                                f"{manifest.last_seq}", seq=seq, check="coverage")
 
     stream = RecordStream(directory / files.RECORDS, files.RECORDS, progress)
-    stream.run(first_seq=manifest.first_seq, tree=tree, stops=trail, on_digest=payloads.check,
+    stream.run(first_seq=manifest.first_seq, tree=tree, stops=trail, payloads=payloads,
                limit=min(end, manifest.checkpoint_size), past_limit=past_limit)
     if stream.count < manifest.record_count:
         missing = manifest.first_seq + stream.count
@@ -163,7 +159,7 @@ def verify_bundle(
         last_seq=manifest.last_seq, record_count=manifest.record_count, origin=manifest.origin,
         checkpoint_size=final.size, root=final.root, checkpoints_verified=trail.verified,
         verified_by=tuple(trail.signers), keys_pinned=pinned,
-        payloads_verified=payloads.verified, payloads_absent=payloads.absent,
+        payloads_verified=payloads.verified, payloads_absent=stream.digests - payloads.verified,
         first_prev_checked=manifest.first_seq == 0, warnings=tuple(warnings),
     )
 

@@ -1,11 +1,14 @@
 """The verifier's fast paths give the reference verdicts, tampered input included.
 
-Lines checked at the seq that is due (with what the line before left in the caches).
+Lines checked at the seq that is due (with what the line before left in the caches),
+payload files cut where the writer put the payload's canonical bytes, and payload files
+read with bare system calls.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -16,14 +19,26 @@ from hypothesis import strategies as st
 
 from oversight_audit import (
     HASH_DOMAIN,
+    BundleError,
     ChainError,
     MalformedRecord,
+    PayloadMismatch,
+    canonical_json,
     finalize_record,
+    payload_digest,
     verify_bundle,
+    verify_payload_digest,
 )
 from oversight_audit._internal.fastline import LineChecker, LineFacts
+from oversight_audit._internal.payloads import (
+    canonical_payload,
+    digest_matches,
+    parse_payload,
+    read_payload,
+)
+from oversight_audit._internal.wire import b64
 from tests.audit.bundles import failed_at
-from tests.audit.factories import Ledger, record_fields, signer
+from tests.audit.factories import Ledger, payload_key, record_fields, signer
 
 # --- Lines at the seq that is due -----------------------------------------------------------
 
@@ -237,3 +252,120 @@ def test_a_bundle_of_changing_policies_and_minutes_verifies_and_locates_tamperin
         (path / "records.jsonl").write_bytes(b"".join(line + b"\n" for line in tampered))
         error = failed_at(path, seq)
         assert isinstance(error, ChainError) and error.check == "hash"
+
+
+# --- Payload files ---------------------------------------------------------------------------
+
+payload_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | texts
+    | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([1.0, -0.0, 1e21]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=10,
+)
+file_mutations = st.one_of(
+    mutations,
+    st.tuples(st.just("insert"), st.integers(0, 10**6), st.sampled_from(
+        [b"\n", b' "seq":', b'"payload":', b'{"key":"', b',"seq":1}\n', b"=", b"A"])),
+)
+
+
+def _slow_verdict(data: bytes, seq: int, digest: bytes) -> bool | str:
+    """What the reference path says: the digest matches, or the BundleError's message."""
+    try:
+        key, payload = parse_payload(data, seq, f"payloads/{seq}.json")
+    except BundleError as exc:
+        return str(exc)
+    return verify_payload_digest(digest.decode(), key, payload)
+
+
+@settings(max_examples=400, deadline=None)
+@given(payload_values, st.binary(min_size=1, max_size=80), st.integers(0, 2**40),
+       st.integers(-1, 1), st.lists(file_mutations, max_size=2), st.booleans())
+def test_a_payload_file_gets_the_reference_verdict(
+    payload: Any, key: bytes, seq: int, offset: int,
+    changes: list[tuple[str, int, Any]], other_key: bool,
+) -> None:
+    try:
+        data = canonical_json({"seq": seq, "key": b64(key), "payload": payload}) + b"\n"
+        digest = payload_digest(b"another key" if other_key else key, payload).encode()
+    except ValueError:  # RFC 8785 cannot write it: the exporter would not have either
+        return
+    # A float such as 2.0**53 is written as an integer that RFC 8785 then refuses: such a
+    # payload fails on both paths, even in the writer's own file.
+    plain = not changes and offset == 0 and _round_trips(payload)
+    for change in changes:
+        data = _mutate(data, change)
+    due = max(seq + offset, 0)
+    found = canonical_payload(data, due)
+    slow = _slow_verdict(data, due, digest)
+    if found is not None:
+        parsed_key, parsed = parse_payload(data, due, f"payloads/{due}.json")
+        assert found == (parsed_key, canonical_json(parsed))
+    elif plain:
+        raise AssertionError(f"the fast path refused the writer's own file: {data!r}")
+    try:
+        fast: bool | str = digest_matches(data, due, digest)
+    except BundleError as exc:
+        fast = str(exc)
+    assert fast == slow
+    if plain:
+        assert fast is (not other_key)
+
+
+def _round_trips(payload: Any) -> bool:
+    try:
+        return canonical_json(json.loads(canonical_json(payload))) == canonical_json(payload)
+    except ValueError:
+        return False
+
+
+def test_payload_files_in_another_layout_take_the_slow_path_and_verify() -> None:
+    key, payload = b"k" * 32, {"b": [1, 2.5, "é"], "a": None}
+    digest = payload_digest(key, payload).encode()
+    for document in [{"payload": payload, "seq": 3, "key": b64(key)},
+                     {"seq": 3, "key": b64(key), "payload": payload}]:
+        for data in [json.dumps(document).encode(), json.dumps(document, indent=1).encode()]:
+            assert canonical_payload(data, 3) is None
+            assert digest_matches(data, 3, digest)
+    writer_form = canonical_json({"seq": 3, "key": b64(key), "payload": payload}) + b"\n"
+    assert canonical_payload(writer_form, 3) == (key, canonical_json(payload))
+    assert canonical_payload(writer_form[:-1], 3) is None  # no newline: not the writer's
+    assert canonical_payload(writer_form + b" ", 3) is None
+    assert canonical_payload(writer_form, 4) is None
+    for key_text in (b"", b"!!!!", b"AA=A", b"QUJD\\n"):  # empty, not base64, bad padding
+        odd = b'{"key":"%s","payload":1,"seq":3}\n' % key_text
+        assert canonical_payload(odd, 3) is None
+        with pytest.raises(BundleError, match="/key"):
+            digest_matches(odd, 3, digest)
+
+
+def test_read_payload_reads_whole_files_and_fails_like_open(tmp_path: Path) -> None:
+    for size in (0, 1, (1 << 16) - 1, 1 << 16, (1 << 16) + 1, 300_000):
+        file = tmp_path / f"{size}.json"
+        file.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+        assert read_payload(str(file)) == file.read_bytes()
+    with pytest.raises(IsADirectoryError):
+        read_payload(str(tmp_path))
+    with pytest.raises(FileNotFoundError):
+        read_payload(str(tmp_path / "missing.json"))
+
+
+def test_payloads_larger_than_one_read_and_rewritten_files_verify(tmp_path: Path) -> None:
+    ledger = Ledger(signers=[signer()])
+    for seq in range(8):
+        fields, payload = record_fields(seq)
+        if payload is not None:
+            payload = {**payload, "attachment": "é" * 50_000 + str(seq)}
+            fields["payload_digest"] = payload_digest(payload_key(seq), payload)
+        ledger.append(fields, payload)
+    ledger.checkpoint()
+    path = ledger.write_bundle(tmp_path / "bundle")
+    stored = sorted(ledger.payloads)
+    assert verify_bundle(path).payloads_verified == len(stored)
+    spaced = path / "payloads" / f"{stored[0]}.json"
+    spaced.write_text(json.dumps(json.loads(spaced.read_bytes()), indent=2))
+    assert verify_bundle(path).payloads_verified == len(stored)
+    document = json.loads(spaced.read_bytes())
+    document["payload"]["attachment"] += "!"
+    spaced.write_bytes(canonical_json(document) + b"\n")
+    assert isinstance(failed_at(path, stored[0]), PayloadMismatch)

@@ -1,26 +1,20 @@
-"""The bundle verifier's helpers: checkpoints met along the stream, and payload files."""
+"""The bundle verifier's helpers: checkpoints met along the stream."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from oversight_audit import bundle as files
-from oversight_audit._internal.wire import unb64
 from oversight_audit.checkpoints import Checkpoint, open_checkpoint_note
 from oversight_audit.errors import (
     BundleError,
     CheckpointError,
     FormatError,
-    PayloadMismatch,
     RootMismatch,
     VerificationError,
 )
 from oversight_audit.notes import VerifierKey
-from oversight_audit.records import verify_payload_digest
 
 
 def with_seq(exc: VerificationError, seq: int, what: str) -> VerificationError:
@@ -95,73 +89,3 @@ class CheckpointTrail:
             checkpoint = self.open(note, size, files.CHECKPOINTS, number)
             compare(checkpoint, root, chain_head, size - 1)
             self._advance()
-
-
-class PayloadCheck:
-    """``payloads/<seq>.json`` against the digests records commit to.
-
-    The folder is listed once into a bitmap (one bit per record of the bundle), so a record
-    whose payload was erased costs no system call and a stray file is found without a
-    second pass.
-    """
-
-    def __init__(self, directory: Path, manifest: files.Manifest):
-        self.folder = directory / files.PAYLOADS
-        self._prefix = f"{self.folder}{os.sep}"  # plain strings: no Path per record
-        self.first = manifest.first_seq
-        self.verified = 0
-        self.absent = 0
-        self.stored = bytearray()
-        if self.folder.is_dir():
-            self.stored = bytearray((manifest.record_count + 7) // 8)
-            with os.scandir(self.folder) as entries:
-                for entry in entries:
-                    found = files.PAYLOAD_NAME.fullmatch(entry.name)
-                    seq = int(found.group(1)) if found else -1
-                    if not manifest.first_seq <= seq <= manifest.last_seq:
-                        raise BundleError(f"{files.PAYLOADS}/{entry.name}",
-                                          "not the payload file of a record in this bundle")
-                    offset = seq - self.first
-                    self.stored[offset >> 3] |= 1 << (offset & 7)
-
-    def check(self, seq: int, digest: bytes) -> None:
-        """Verify the payload of ``seq`` if stored; count it as absent otherwise."""
-        offset = seq - self.first
-        if not self.stored or not self.stored[offset >> 3] & (1 << (offset & 7)):
-            self.absent += 1
-            return
-        self.stored[offset >> 3] &= ~(1 << (offset & 7)) & 0xFF
-        name = f"{files.PAYLOADS}/{seq}.json"
-        try:
-            with open(f"{self._prefix}{seq}.json", "rb", buffering=0) as handle:
-                data = handle.readall()
-        except OSError as exc:
-            raise BundleError(name, f"cannot be read: {exc.strerror}") from None
-        key, payload = parse_payload(data, seq, name)
-        if not verify_payload_digest(digest.decode(), key, payload):
-            raise PayloadMismatch(f"{name} does not match the record's payload_digest", seq=seq)
-        self.verified += 1
-
-    def leftover(self) -> None:
-        """After the stream: a file left unchecked belongs to a record without a digest."""
-        for index, byte in enumerate(self.stored):
-            if byte:
-                seq = self.first + index * 8 + (byte & -byte).bit_length() - 1
-                raise PayloadMismatch(f"payloads/{seq}.json is stored but the record commits "
-                                      "to no payload", seq=seq)
-
-
-def parse_payload(data: bytes, seq: int, name: str) -> tuple[bytes, Any]:
-    """``(key, payload)`` from a payload file, or ``BundleError``."""
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise BundleError(name, f"not JSON: {exc}") from None
-    if type(document) is not dict or set(document) != {"key", "payload", "seq"}:
-        raise BundleError(name, 'expected {"seq": n, "key": "<base64>", "payload": ...}')
-    if type(document["seq"]) is not int or document["seq"] != seq:
-        raise BundleError(name, f"/seq: expected {seq}")
-    key = unb64(document["key"]) if type(document["key"]) is str else None
-    if not key:
-        raise BundleError(name, "/key: expected a non-empty base64 key")
-    return key, document["payload"]

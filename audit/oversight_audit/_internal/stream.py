@@ -40,6 +40,30 @@ class Stops(Protocol):
         """Called with the root and last record hash when the tree reaches ``next_size``."""
 
 
+class Payloads(Protocol):
+    """The payload files to check along the stream.
+
+    ``stored`` has bit ``seq - first`` set (bit ``n % 8`` of byte ``n // 8``) for each
+    record whose file is there: the stream tests it in place and calls ``check`` for those
+    only, so the many records whose payload was erased (or never stored) cost no call.
+    """
+
+    @property
+    def first(self) -> int:
+        """The seq of bit 0."""
+
+    @property
+    def stored(self) -> bytearray:
+        """One bit per record, from ``first``."""
+
+    def check(self, seq: int, digest: bytes) -> None:
+        """Verify the stored payload of ``seq`` against the record's ``digest``."""
+
+
+def _no_payload(seq: int, digest: bytes) -> None:
+    """``check`` when there are no payload files (never called: no bit is set)."""
+
+
 def seq_error(seq: int, expected: int) -> ChainError:
     """The error for a line holding ``seq`` where ``expected`` was due."""
     if seq > expected:
@@ -51,7 +75,8 @@ def seq_error(seq: int, expected: int) -> ChainError:
 
 
 class RecordStream:
-    """Streams one records file; after ``run``: ``first``, ``count``, ``last_hash``."""
+    """Streams one records file; after ``run``: ``first``, ``count``, ``last_hash`` and
+    ``digests`` (how many records commit to a payload)."""
 
     def __init__(self, path: Path, name: str, progress: Progress | None = None) -> None:
         self.path = path
@@ -60,6 +85,7 @@ class RecordStream:
         self.first: int | None = None
         self.count = 0
         self.last_hash = b""
+        self.digests = 0
 
     def _open(self) -> BinaryIO:
         try:
@@ -75,7 +101,7 @@ class RecordStream:
         first_seq: int | None,
         tree: CompactRange,
         stops: Stops | None = None,
-        on_digest: Callable[[int, bytes], None] | None = None,
+        payloads: Payloads | None = None,
         limit: int | None = None,
         past_limit: Callable[[int], VerificationError] | None = None,
     ) -> None:
@@ -90,7 +116,10 @@ class RecordStream:
         prev: bytes | None = None  # None until the first line: its prev is compared with nothing
         wanted = stops.next_size if stops is not None else -1
         progress, mask = self.progress, PROGRESS_EVERY - 1
-        count = 0
+        count = digests = 0
+        stored, base, check = bytearray(), 0, _no_payload
+        if payloads is not None:
+            stored, base, check = payloads.stored, payloads.first, payloads.check
         with self._open() as handle:
             for raw in handle:
                 line = raw[:-1]
@@ -117,14 +146,17 @@ class RecordStream:
                 if size == wanted and stops is not None:
                     stops.reached(size, compact_root(hashes), claimed)
                     wanted = stops.next_size
-                if digest is not None and on_digest is not None:
-                    on_digest(seq, digest)
+                if digest is not None:
+                    digests += 1
+                    if stored and stored[(seq - base) >> 3] >> ((seq - base) & 7) & 1:
+                        check(seq, digest)
                 expected = seq + 1
                 count += 1
                 if progress is not None and not count & mask:
                     progress(count)
         tree._size = size
         self.count = count
+        self.digests = digests
         self.last_hash = prev or b""
         if progress is not None:
             progress(count)

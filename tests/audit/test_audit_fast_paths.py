@@ -1,8 +1,8 @@
 """The verifier's fast paths give the reference verdicts, tampered input included.
 
 Lines checked at the seq that is due (with what the line before left in the caches),
-payload files cut where the writer put the payload's canonical bytes, and payload files
-read with bare system calls.
+payload files cut where the writer put the payload's canonical bytes, payload files read
+with bare system calls, and the JSON encoder made once.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from oversight_audit import (
     verify_bundle,
     verify_payload_digest,
 )
+from oversight_audit._internal.canonical import _ENCODER, encode_fast
 from oversight_audit._internal.fastline import LineChecker, LineFacts
 from oversight_audit._internal.payloads import (
     canonical_payload,
@@ -369,3 +370,19 @@ def test_payloads_larger_than_one_read_and_rewritten_files_verify(tmp_path: Path
     document["payload"]["attachment"] += "!"
     spaced.write_bytes(canonical_json(document) + b"\n")
     assert isinstance(failed_at(path, stored[0]), PayloadMismatch)
+
+
+# --- The JSON encoder made once ---------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(payload_values | st.sampled_from([float("nan"), float("inf"), {"a": float("-inf")}]))
+def test_the_one_shot_encoder_is_the_standard_encoder(value: Any) -> None:
+    try:
+        expected: str | type[Exception] = _ENCODER.encode(value)
+    except ValueError:
+        expected = ValueError
+    if expected is ValueError:
+        with pytest.raises(ValueError):
+            encode_fast(value)
+    else:
+        assert encode_fast(value) == expected

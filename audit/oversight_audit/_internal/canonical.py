@@ -15,6 +15,7 @@ to ``rfc8785.dumps``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import rfc8785
@@ -82,9 +83,34 @@ def _keys_in_bmp(value: Any) -> bool:
     return True
 
 
-def encode_fast(value: Any) -> str:
-    """``json.dumps`` with RFC 8785's settings; equal to it only where the module doc says."""
-    return _ENCODER.encode(value)
+def _one_shot_encoder() -> Callable[[Any], str]:
+    """``_ENCODER.encode`` without building a new C encoder object on every call.
+
+    ``JSONEncoder.encode`` makes its C encoder afresh each time, from the encoder's own
+    settings; this makes it once with the same arguments (or, where the standard library
+    has no C encoder, keeps ``_ENCODER.encode``).
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODER.encode
+    try:
+        chunks = make(None, _ENCODER.default, json.encoder.encode_basestring, None,
+                      _ENCODER.key_separator, _ENCODER.item_separator, _ENCODER.sort_keys,
+                      _ENCODER.skipkeys, _ENCODER.allow_nan)
+        probe: Any = {"b": [1, "\u00e9\n", None, True], "a": {}}
+        if "".join(chunks(probe, 0)) != _ENCODER.encode(probe):
+            return _ENCODER.encode
+    except (TypeError, ValueError):  # another signature in another Python
+        return _ENCODER.encode
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+#: ``json.dumps`` with RFC 8785's settings; equal to RFC 8785 only where the module doc says.
+encode_fast = _one_shot_encoder()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -97,7 +123,7 @@ def canonical_json(value: Any) -> bytes:
     """
     try:
         if fast_path_applies(value):
-            text = _ENCODER.encode(value)
+            text = encode_fast(value)
             if text.isascii() or _keys_in_bmp(value):
                 return text.encode("utf-8")
         return rfc8785.dumps(value)

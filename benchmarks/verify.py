@@ -5,6 +5,7 @@ Run by hand from the repository root::
     python3 -m uv run python benchmarks/verify.py                 # 100,000 and 1,000,000 records
     python3 -m uv run python benchmarks/verify.py --sizes 20000   # a quick look
     python3 -m uv run python benchmarks/verify.py --profile       # where the time goes
+    python3 -m uv run python benchmarks/verify.py --repeat 5      # five runs each, and the range
 
 Each bundle is generated once in a temporary directory (with a progress line): a realistic
 mix of system and user records, ~2 in 7 committing to a payload, one in ten of those
@@ -24,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -181,6 +183,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--profile", action="store_true", help="print a cProfile of verify")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="verify each bundle N times, each in a fresh process, and print "
+                             "the range (a shared machine's load varies between runs)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -202,13 +207,20 @@ def main() -> None:
             for label in ("with payloads", "records only"):
                 if label == "records only":  # the hot path alone: lines, hashes, tree, notes
                     shutil.rmtree(path / "payloads")
-                result = measure(path, args.profile)
-                print(f"{count:>10,} records, {label:<13} ({size_mb:,.0f} MB,"
-                      f" {result['checkpoints']} checkpoints, {result['payloads']:,} payloads):"
-                      f" {result['seconds']:.2f} s wall, {result['cpu']:.2f} s CPU ="
-                      f" {result['records'] / result['cpu']:,.0f} records/s per core,"
-                      f" peak RSS {result['peak_kib'] / 1024:.1f} MiB"
-                      f" (VmHWM {(result['hwm_kib'] or 0) / 1024:.1f} MiB)", flush=True)
+                rates = []
+                for _ in range(args.repeat):
+                    result = measure(path, args.profile)
+                    rates.append(result["records"] / result["cpu"])
+                    print(f"{count:>10,} records, {label:<13} ({size_mb:,.0f} MB,"
+                          f" {result['checkpoints']} checkpoints, {result['payloads']:,} payloads):"
+                          f" {result['seconds']:.2f} s wall, {result['cpu']:.2f} s CPU ="
+                          f" {rates[-1]:,.0f} records/s per core,"
+                          f" peak RSS {result['peak_kib'] / 1024:.1f} MiB"
+                          f" (VmHWM {(result['hwm_kib'] or 0) / 1024:.1f} MiB)", flush=True)
+                if len(rates) > 1:
+                    print(f"{count:>10,} records, {label:<13} {len(rates)} runs:"
+                          f" {min(rates):,.0f} to {max(rates):,.0f} records/s per core,"
+                          f" median {statistics.median(rates):,.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def test_sqlite_times_are_stored_as_the_column_type_stores_them(sessions, signer
             for line, stored in raw)
 
 
-def test_a_record_committed_inside_the_batch_range_after_it_was_read_stays_queued(
+def test_a_record_still_uncommitted_inside_the_batch_range_stays_queued(
         sessions, signer, database_url, monkeypatch):
     if not database_url.startswith("postgresql"):
         pytest.skip("on SQLite the sealing transaction holds the write lock from its start")
@@ -112,7 +112,7 @@ def test_a_record_committed_inside_the_batch_range_after_it_was_read_stays_queue
     write = sealing.write_sealed_batch
 
     def commit_late_then_write(session: Session, **rows: Any) -> None:
-        late.commit()  # commits between the batch's read and its writes
+        late.commit()  # commits after the batch was taken, before the sealed rows are written
         write(session, **rows)
 
     monkeypatch.setattr(sealing, "write_sealed_batch", commit_late_then_write)

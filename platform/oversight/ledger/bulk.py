@@ -6,11 +6,12 @@ SQLAlchemy's per-row parameter handling: ``COPY … FROM STDIN`` on PostgreSQL, 
 mid-batch leaves nothing behind. Records are streamed as they are computed, so on PostgreSQL
 the server stores and indexes them while the sequencer hashes the next ones.
 
-The batch is read and deleted from the queue up front, in one statement on PostgreSQL
-(``DELETE … RETURNING``: exactly the rows read, never a row that commits meanwhile with an
-id inside the batch's range, which must stay queued). On SQLite, a ``SELECT`` then a delete
-by id range whose count must be the batch's: a writing transaction there sees no commit but
-its own from its first read on.
+The batch is read and deleted from the queue up front. On PostgreSQL in one statement,
+``DELETE … WHERE id <= (the batch's last id) RETURNING …``: a statement sees one snapshot, so
+it deletes exactly the rows it found, never a row that commits meanwhile with an id inside the
+batch's range (under READ COMMITTED a separate delete by range could, and lose that record).
+On SQLite, a ``SELECT`` then a delete by id range whose count must be the batch's: a writing
+transaction there sees no commit but its own from its first read on.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def take_queued(session: Session, *, limit: int) -> list[QueueRow]:
         raw: Any = connection.connection.driver_connection
         with raw.cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {queue} WHERE id = ANY(ARRAY("  # noqa: S608
-                f"SELECT id FROM {queue} ORDER BY id LIMIT %s)) RETURNING {columns}", (limit,))
+                f"DELETE FROM {queue} WHERE id <= (SELECT max(id) FROM "  # noqa: S608
+                f"(SELECT id FROM {queue} ORDER BY id LIMIT %s) AS batch) RETURNING {columns}",
+                (limit,))
             taken: list[QueueRow] = sorted(cursor.fetchall(), key=_first)
         return taken
     result = connection.exec_driver_sql(

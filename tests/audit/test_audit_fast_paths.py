@@ -23,6 +23,7 @@ from oversight_audit import (
     ChainError,
     MalformedRecord,
     PayloadMismatch,
+    UnverifiedNote,
     canonical_json,
     finalize_record,
     payload_digest,
@@ -32,14 +33,15 @@ from oversight_audit import (
 from oversight_audit._internal.canonical import _ENCODER, encode_fast
 from oversight_audit._internal.fastline import LineChecker, LineFacts
 from oversight_audit._internal.payloads import (
+    BATCH,
     canonical_payload,
     digest_matches,
     parse_payload,
     read_payload,
 )
 from oversight_audit._internal.wire import b64
-from tests.audit.bundles import failed_at
-from tests.audit.factories import Ledger, payload_key, record_fields, signer
+from tests.audit.bundles import failed_at, failure
+from tests.audit.factories import Ledger, build_ledger, payload_key, record_fields, signer
 
 # --- Lines at the seq that is due -----------------------------------------------------------
 
@@ -370,6 +372,64 @@ def test_payloads_larger_than_one_read_and_rewritten_files_verify(tmp_path: Path
     document["payload"]["attachment"] += "!"
     spaced.write_bytes(canonical_json(document) + b"\n")
     assert isinstance(failed_at(path, stored[0]), PayloadMismatch)
+
+
+def _damage_payload(path: Path, seq: int) -> None:
+    target = path / "payloads" / f"{seq}.json"
+    document = json.loads(target.read_bytes())
+    document["payload"]["amount"] = -1
+    target.write_bytes(canonical_json(document) + b"\n")
+
+
+def _rewrite_line(path: Path, seq: int) -> None:
+    records = (path / "records.jsonl").read_bytes().splitlines(keepends=True)
+    records[seq] = records[seq].replace(b'"v":1}', b'"v":1 }')
+    (path / "records.jsonl").write_bytes(b"".join(records))
+
+
+def _change_record(path: Path, seq: int) -> None:
+    records = (path / "records.jsonl").read_bytes().splitlines(keepends=True)
+    records[seq] = records[seq].replace(b'"graph":"payments"', b'"graph":"payment5"')
+    (path / "records.jsonl").write_bytes(b"".join(records))
+
+
+LATER_FAILURES = {
+    "a changed record": (_change_record, ChainError),
+    "a malformed line": (_rewrite_line, BundleError),
+    "records cut short": (lambda path, seq: (path / "records.jsonl").write_bytes(
+        b"".join((path / "records.jsonl").read_bytes().splitlines(keepends=True)[:seq])),
+        ChainError),
+    "a checkpoint by an unknown key": (lambda path, seq: (path / "keys").write_text(
+        f"{signer(9).verifier_key()}\n"), UnverifiedNote),
+}
+
+
+@pytest.mark.parametrize("later", sorted(LATER_FAILURES))
+def test_a_bad_payload_put_off_is_still_reported_before_a_later_failure(
+    tmp_path: Path, later: str,
+) -> None:
+    ledger = build_ledger(40, checkpoint_every=5)
+    damage, kind = LATER_FAILURES[later]
+    path = ledger.write_bundle(tmp_path / "bundle")
+    damage(path, 37)
+    assert isinstance(failure(path), kind)  # on its own, the later failure is reported
+    first = min(ledger.payloads)
+    _damage_payload(path, first)
+    assert isinstance(failed_at(path, first), PayloadMismatch)
+    (path / "payloads" / f"{first}.json").unlink()
+    (path / "payloads" / f"{first}.json").mkdir()  # unreadable: a BundleError names it
+    error = failure(path)
+    assert isinstance(error, BundleError) and f"payloads/{first}.json" in str(error)
+
+
+def test_payloads_are_checked_in_batches_and_all_of_them(tmp_path: Path) -> None:
+    count = 7 * (BATCH + 3)  # two stored payloads every seven records: several batches
+    ledger = build_ledger(count, checkpoint_every=50)
+    path = ledger.write_bundle(tmp_path / "bundle")
+    assert verify_bundle(path).payloads_verified == len(ledger.payloads) > BATCH
+    last = max(ledger.payloads)
+    _damage_payload(path, max(ledger.payloads))
+    assert isinstance(failed_at(path, last), PayloadMismatch)
 
 
 # --- The JSON encoder made once ---------------------------------------------------------------

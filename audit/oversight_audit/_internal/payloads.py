@@ -28,6 +28,8 @@ from oversight_audit.errors import BundleError, CanonicalizationError, PayloadMi
 from oversight_audit.records import verify_payload_digest
 
 _READ_SIZE = 1 << 16
+#: Payload files checked together (see ``PayloadCheck``); memory stays a few kilobytes.
+BATCH = 128
 _KEY_OPEN = b'{"key":"'
 _KEY_CLOSE = b'","payload":'
 _DIGEST_PREFIX = b"hmac-sha256:"
@@ -111,7 +113,11 @@ class PayloadCheck:
 
     The folder is listed once into a bitmap (one bit per record of the bundle), so a record
     whose payload was erased costs no system call and a stray file is found without a
-    second pass.
+    second pass. Files are checked in batches of ``BATCH``, in seq order: between two
+    payload files the stream runs through dozens of lines, which pushes the code that reads
+    and checks a file out of the processor's caches, and checking files one after another
+    keeps it there (it halved a file's cost here). The stream calls ``flush`` before it
+    reports any failure of its own, so the first failure reported is still the earliest.
     """
 
     def __init__(self, directory: Path, manifest: files.Manifest):
@@ -119,6 +125,7 @@ class PayloadCheck:
         self._prefix = f"{self.folder}{os.sep}"  # plain strings: no Path per record
         self.first = manifest.first_seq
         self.verified = 0
+        self._pending: list[tuple[int, bytes]] = []
         self.stored = bytearray()
         if self.folder.is_dir():
             self.stored = bytearray((manifest.record_count + 7) // 8)
@@ -133,7 +140,18 @@ class PayloadCheck:
                     self.stored[offset >> 3] |= 1 << (offset & 7)
 
     def check(self, seq: int, digest: bytes) -> None:
-        """Verify the stored payload of ``seq`` (its bit is set in ``stored``)."""
+        """Queue the stored payload of ``seq`` (its bit is set in ``stored``) for checking."""
+        self._pending.append((seq, digest))
+        if len(self._pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Check the queued payloads in seq order; the first that fails raises."""
+        pending, self._pending = self._pending, []
+        for seq, digest in pending:
+            self._verify(seq, digest)
+
+    def _verify(self, seq: int, digest: bytes) -> None:
         offset = seq - self.first
         self.stored[offset >> 3] &= ~(1 << (offset & 7)) & 0xFF
         try:

@@ -46,6 +46,8 @@ class Payloads(Protocol):
     ``stored`` has bit ``seq - first`` set (bit ``n % 8`` of byte ``n // 8``) for each
     record whose file is there: the stream tests it in place and calls ``check`` for those
     only, so the many records whose payload was erased (or never stored) cost no call.
+    ``check`` may put a file off; ``flush`` checks what was put off, and the stream calls
+    it at its end and before it raises anything, so failures come out in seq order.
     """
 
     @property
@@ -57,11 +59,18 @@ class Payloads(Protocol):
         """One bit per record, from ``first``."""
 
     def check(self, seq: int, digest: bytes) -> None:
-        """Verify the stored payload of ``seq`` against the record's ``digest``."""
+        """Verify the stored payload of ``seq`` against the record's ``digest``, or queue it."""
+
+    def flush(self) -> None:
+        """Verify every queued payload."""
 
 
 def _no_payload(seq: int, digest: bytes) -> None:
     """``check`` when there are no payload files (never called: no bit is set)."""
+
+
+def _nothing_queued() -> None:
+    """``flush`` when there are no payload files."""
 
 
 def seq_error(seq: int, expected: int) -> ChainError:
@@ -117,43 +126,51 @@ class RecordStream:
         wanted = stops.next_size if stops is not None else -1
         progress, mask = self.progress, PROGRESS_EVERY - 1
         count = digests = 0
-        stored, base, check = bytearray(), 0, _no_payload
+        stored, base, check, flush = bytearray(), 0, _no_payload, _nothing_queued
         if payloads is not None:
             stored, base, check = payloads.stored, payloads.first, payloads.check
-        with self._open() as handle:
-            for raw in handle:
-                line = raw[:-1]
-                facts = fast(line, expected) if prev is not None and expected != limit else None
-                if facts is None:
-                    facts = self._careful(raw, count + 1, expected, limit, past_limit)
-                seq, claimed_prev, claimed, digest, computed, node = facts
-                if prev is None:
-                    prev = _GENESIS if seq == 0 else claimed_prev
-                    if expected < 0:
-                        expected = self.first = seq
-                if seq != expected or computed != claimed or claimed_prev != prev:
-                    raise self._failure(line, count + 1, facts, expected, prev)
-                prev = claimed
-                walk = size
-                while walk & 1:
-                    pair = interior()
-                    pair.update(hashes.pop())
-                    pair.update(node)
-                    node = pair.digest()
-                    walk >>= 1
-                hashes.append(node)
-                size += 1
-                if size == wanted and stops is not None:
-                    stops.reached(size, compact_root(hashes), claimed)
-                    wanted = stops.next_size
-                if digest is not None:
-                    digests += 1
-                    if stored and stored[(seq - base) >> 3] >> ((seq - base) & 7) & 1:
-                        check(seq, digest)
-                expected = seq + 1
-                count += 1
-                if progress is not None and not count & mask:
-                    progress(count)
+            flush = payloads.flush
+        try:
+            with self._open() as handle:
+                for raw in handle:
+                    line = raw[:-1]
+                    facts = None
+                    if prev is not None and expected != limit:
+                        facts = fast(line, expected)
+                    if facts is None:
+                        facts = self._careful(raw, count + 1, expected, limit, past_limit)
+                    seq, claimed_prev, claimed, digest, computed, node = facts
+                    if prev is None:
+                        prev = _GENESIS if seq == 0 else claimed_prev
+                        if expected < 0:
+                            expected = self.first = seq
+                    if seq != expected or computed != claimed or claimed_prev != prev:
+                        raise self._failure(line, count + 1, facts, expected, prev)
+                    prev = claimed
+                    walk = size
+                    while walk & 1:
+                        pair = interior()
+                        pair.update(hashes.pop())
+                        pair.update(node)
+                        node = pair.digest()
+                        walk >>= 1
+                    hashes.append(node)
+                    size += 1
+                    if size == wanted and stops is not None:
+                        stops.reached(size, compact_root(hashes), claimed)
+                        wanted = stops.next_size
+                    if digest is not None:
+                        digests += 1
+                        if stored and stored[(seq - base) >> 3] >> ((seq - base) & 7) & 1:
+                            check(seq, digest)
+                    expected = seq + 1
+                    count += 1
+                    if progress is not None and not count & mask:
+                        progress(count)
+        except AuditError:
+            flush()  # a payload put off from an earlier record fails first, as it would have
+            raise
+        flush()
         tree._size = size
         self.count = count
         self.digests = digests

@@ -6,6 +6,9 @@ completed perfect subtree), and sign a checkpoint for the new tree head. On Post
 sequencer at a time holds a transaction-scoped advisory lock; on SQLite the write lock taken
 at ``BEGIN IMMEDIATE`` does the same. ``UNIQUE(seq)`` and ``UNIQUE(prev)`` make a fork
 impossible even if two sequencers overlapped anyway.
+
+Each line is spliced from the record's queued canonical fields (``lines``), never encoded
+again; the batch leaves the queue and its rows are written in bulk, without the ORM (``bulk``).
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ A payload file holds ``{"key": "<base64>", "payload": ..., "seq": n}``; the reco
 ``payload_digest`` is the HMAC under that key of the payload's RFC 8785 canonical JSON.
 ``BundleWriter`` writes the file as its own canonical JSON and a newline, so in the usual
 file the payload's canonical bytes are already there, between ``"payload":`` and
-``,"seq":``: ``canonical_payload`` finds them and checks that they are canonical, and the
-digest is computed over them with no second encoding. Any other file (spaced out, keys in
-another order, anything unusual) is parsed as JSON and canonicalised, as before; both ways
+``,"seq":``: ``canonical_payload`` finds them and proves them canonical (parsed and
+written back, byte for byte), and the digest is computed over them as they stand, with no
+parse of the whole document. Any other file (spaced out, keys in another order, anything
+unusual) is parsed as JSON and its payload canonicalised (``parse_payload``); both ways
 give the same verdict (see ``canonical_payload``).
 """
 
@@ -116,7 +117,7 @@ class PayloadCheck:
     second pass. Files are checked in batches of ``BATCH``, in seq order: between two
     payload files the stream runs through dozens of lines, which pushes the code that reads
     and checks a file out of the processor's caches, and checking files one after another
-    keeps it there (it halved a file's cost here). The stream calls ``flush`` before it
+    keeps it there (about a third less per file here). The stream calls ``flush`` before it
     reports any failure of its own, so the first failure reported is still the earliest.
     """
 

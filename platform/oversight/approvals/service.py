@@ -222,7 +222,7 @@ def _check(session: Session, request: ApprovalRequest, requirement: Requirement 
                 and earlier.payload_digest == request.payload_digest):
             raise DecisionRefused("you already decided this request; approvers must be "
                                   "distinct people", code="already_decided")
-    if requirement.exclude_earlier_approvers and _approved_earlier_step(session, request, principal):
+    if requirement.exclude_earlier_approvers and approved_earlier_step(session, request, principal):
         raise DecisionRefused("you approved an earlier step of this thread; this rule needs "
                               "someone else", code="earlier_approver")
     rules.check_step_up(requirement.step_up, principal, now)
@@ -234,8 +234,9 @@ def _check(session: Session, request: ApprovalRequest, requirement: Requirement 
     return requirement
 
 
-def _approved_earlier_step(session: Session, request: ApprovalRequest,
-                           principal: Principal) -> bool:
+def approved_earlier_step(session: Session, request: ApprovalRequest,
+                          principal: Principal) -> bool:
+    """Did ``principal`` approve another request of the same thread?"""
     found = session.scalar(
         select(ApprovalDecision.id)
         .join(ApprovalRequest, ApprovalRequest.id == ApprovalDecision.request_id)

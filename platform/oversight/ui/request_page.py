@@ -24,7 +24,7 @@ from oversight.approvals import rules
 from oversight.approvals.exceptions import ApprovalNotFound, DecisionRefused, StepUpRequired
 from oversight.approvals.history import event_of
 from oversight.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalView
-from oversight.approvals.service import decisions_of, requirement_of
+from oversight.approvals.service import approved_earlier_step, decisions_of, requirement_of
 from oversight.approvals.visibility import has_decided, may_see
 from oversight.auth.csrf import uses_bearer_token, verify_csrf
 from oversight.auth.forms import urlencoded_form
@@ -78,13 +78,7 @@ def eligibility(session: Session, request: ApprovalRequest, requirement: Require
     if has_decided(session, request, principal):
         return Eligibility(False, "You already decided this request. Each approver must be a "
                            "different person.")
-    if requirement.exclude_earlier_approvers and session.scalar(
-            select(ApprovalDecision.id)
-            .join(ApprovalRequest, ApprovalRequest.id == ApprovalDecision.request_id)
-            .where(ApprovalRequest.thread_id == request.thread_id, ApprovalRequest.id != request.id,
-                   ApprovalDecision.decider_issuer == principal.issuer,
-                   ApprovalDecision.decider_subject == principal.subject,
-                   ApprovalDecision.outcome.in_(("approve", "edit"))).limit(1)) is not None:
+    if requirement.exclude_earlier_approvers and approved_earlier_step(session, request, principal):
         return Eligibility(False, "You approved an earlier step of this run; this rule needs "
                            "someone else.")
     try:

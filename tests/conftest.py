@@ -11,6 +11,11 @@ import pytest
 
 from tests.support.postgres import PostgresServer, PostgresUnavailable, postgres_server
 
+# The commands and workers the tests start as processes reuse compiled modules: with bytecode
+# writing turned off in the environment, each of them would compile the project from source.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

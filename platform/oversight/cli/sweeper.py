@@ -5,20 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from typing import TYPE_CHECKING
 
 import typer
 
 from oversight.cli.context import CommandContext, command_context, fail_on_error
 from oversight.errors import OversightError
-from oversight.gateway.runtime import open_gateway
-from oversight.sweeper.loop import SweeperOptions, run_forever
-from oversight.sweeper.service import PassSummary
+
+if TYPE_CHECKING:
+    from oversight.sweeper.loop import SweeperOptions
+    from oversight.sweeper.service import PassSummary
 
 app = typer.Typer(help="The sweeper: deadlines, escalations, drift with the checkpointer.",
                   no_args_is_help=True)
 
 
 async def _run(ctx: CommandContext, options: SweeperOptions, once: bool) -> PassSummary | None:
+    from oversight.gateway.runtime import open_gateway  # LangGraph: only when the command runs
+    from oversight.sweeper.loop import run_forever
+
     async with open_gateway(ctx.settings, ctx.sessions) as gateway:
         sweeper = options.sweeper(gateway)
         if once:
@@ -53,6 +58,8 @@ def run(
     Run it with the same OVERSIGHT_GRAPHS as the server: a thread whose graph is not
     registered cannot be resumed and is failed (unless no graph is registered at all).
     """
+    from oversight.sweeper.loop import SweeperOptions
+
     ctx = command_context()
     options = SweeperOptions.from_settings(ctx.settings, interval=interval, batch=batch)
     try:

@@ -6,10 +6,14 @@ transaction), the sequencer's sealing rate, and the lag from append to seal with
 background sequencer running; then the offline verifier's records/s and peak memory on an
 exported ledger of ``--verify-records`` records. ``--sealing-only`` measures the sealing rate
 alone, ``--repeat`` times per backend: ``--scale`` records appended 100 a transaction, then
-sealed (on a ledger that grows from one repeat to the next).
+sealed (on a ledger that grows from one repeat to the next). ``--contended-only`` measures 16
+writers at one row or record a transaction, raw and appends alternately. PostgreSQL runs
+with ``fsync=off`` unless ``--durable``. Every writer process warms up (connects, runs its
+statement once and rolls it back) before the clock starts.
 
     python3 -m uv run python benchmarks/ledger.py [--quick]
     python3 -m uv run python benchmarks/ledger.py --sealing-only --scale 40000 --repeat 5
+    python3 -m uv run python benchmarks/ledger.py --contended-only --repeat 5 [--durable]
 
 Run by hand; figures go to docs/benchmarks.md. Nothing here is a timed test.
 """
@@ -61,6 +65,9 @@ def say(message: str) -> None:
 
 def _raw_writer(url: str, count: int, barrier: Any, out: Any) -> None:
     engine = db.create_db_engine(url)
+    with engine.connect() as conn:  # warm up (connection, compiled statement), keep nothing
+        conn.execute(text("INSERT INTO bench_raw (body) VALUES (:body)"), {"body": RAW_BODY})
+        conn.rollback()
     barrier.wait()
     start = time.perf_counter()
     for _ in range(count):
@@ -69,17 +76,26 @@ def _raw_writer(url: str, count: int, barrier: Any, out: Any) -> None:
     out.put(time.perf_counter() - start)
 
 
+def _append(session: Any) -> None:
+    service.append_record(session, action="decision.recorded", actor=ACTOR, subject=SUBJECT,
+                          data={"outcome": "approve"}, payload=PAYLOAD,
+                          policy="sha256:" + "ab" * 32)
+
+
 def _append_writer(url: str, count: int, per_tx: int, barrier: Any, out: Any) -> None:
     factory = db.session_factory(db.create_db_engine(url))
+    with factory() as session:  # warm up (connection, mappers, compiled insert), keep nothing
+        session.begin()
+        _append(session)
+        service.write_appended(session)
+        session.rollback()
     barrier.wait()
     start = time.perf_counter()
     done = 0
     while done < count:
         with factory() as session, session.begin():
             for _ in range(min(per_tx, count - done)):
-                service.append_record(session, action="decision.recorded", actor=ACTOR,
-                                      subject=SUBJECT, data={"outcome": "approve"},
-                                      payload=PAYLOAD, policy="sha256:" + "ab" * 32)
+                _append(session)
                 done += 1
     out.put(time.perf_counter() - start)
 
@@ -103,13 +119,33 @@ def run_parallel(target: Any, processes: int, args: tuple[Any, ...], total: int)
 
 # ---- measurements --------------------------------------------------------------------------
 
-def measure_backend(name: str, url: str, scale: int, batch_size: int) -> dict[str, float]:
-    say(f"\n== {name} ==")
+def prepare(url: str) -> Any:
     db.upgrade(url)
     engine = db.create_db_engine(url)
     with engine.begin() as conn:
         ident = "BIGSERIAL" if db.is_postgres(engine) else "INTEGER"
         conn.execute(text(f"CREATE TABLE IF NOT EXISTS bench_raw (id {ident} PRIMARY KEY, body TEXT)"))
+    return engine
+
+
+def measure_contended(name: str, url: str, scale: int, repeat: int) -> None:
+    """16 writers, one row or record a transaction: raw and appends alternately, ``repeat``
+    times; each pair's ratio and the median."""
+    say(f"\n== {name}: 16 writers, one a transaction, alternately ==")
+    prepare(url).dispose()
+    count = max(scale // 16, 50)
+    ratios = []
+    for n in range(1, repeat + 1):
+        raw = run_parallel(_raw_writer, 16, (url, count), count * 16)
+        appended = run_parallel(_append_writer, 16, (url, count, 1), count * 16)
+        ratios.append(appended / raw)
+        say(f"{n}: raw {raw:7.0f} rows/s, appends {appended:7.0f} records/s: {ratios[-1]:.2f}x")
+    say(f"median {statistics.median(ratios):.2f}x (range {min(ratios):.2f}-{max(ratios):.2f}x)")
+
+
+def measure_backend(name: str, url: str, scale: int, batch_size: int) -> dict[str, float]:
+    say(f"\n== {name} ==")
+    engine = prepare(url)
     factory = db.session_factory(engine)
     figures: dict[str, float] = {}
     per_writer = max(scale // 16, 50)
@@ -242,12 +278,25 @@ def main() -> None:
     parser.add_argument("--verify-records", type=int, default=1_000_000)
     parser.add_argument("--sealing-only", action="store_true",
                         help="measure only the sealing rate, --repeat times per backend")
-    parser.add_argument("--repeat", type=int, default=3, help="repeats with --sealing-only")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="repeats with --sealing-only and --contended-only")
     parser.add_argument("--batch-size", type=int, default=5000, help="sequencer batch size")
+    parser.add_argument("--contended-only", action="store_true",
+                        help="measure only 16 writers at one a transaction, raw and appends "
+                        "alternately, --repeat times per backend")
+    parser.add_argument("--durable", action="store_true",
+                        help="PostgreSQL flushes every commit to disk (its defaults) instead of "
+                        "fsync=off and synchronous_commit=off")
     args = parser.parse_args()
     scale = 800 if args.quick else args.scale
     verify_records = 20_000 if args.quick else args.verify_records
     results: dict[str, dict[str, float]] = {}
+    if args.contended_only:
+        with throwaway_cluster(durable=args.durable) as server:
+            measure_contended("PostgreSQL", server.create_database("bench"), scale, args.repeat)
+        with tempfile.TemporaryDirectory() as tmp:
+            measure_contended("SQLite", f"sqlite:///{tmp}/bench.db", scale, args.repeat)
+        return
     if args.sealing_only:
         with throwaway_cluster() as server:
             measure_sealing("PostgreSQL", server.create_database("bench"), scale, args.repeat,
@@ -256,7 +305,7 @@ def main() -> None:
             measure_sealing("SQLite", f"sqlite:///{tmp}/bench.db", scale, args.repeat,
                             args.batch_size)
         return
-    with throwaway_cluster() as server:
+    with throwaway_cluster(durable=args.durable) as server:
         results["PostgreSQL"] = measure_backend("PostgreSQL", server.create_database("bench"), scale,
                                                 args.batch_size)
     with tempfile.TemporaryDirectory() as tmp:

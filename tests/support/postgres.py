@@ -69,8 +69,11 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def throwaway_cluster() -> Iterator[PostgresServer]:
-    """Start a cluster in a temporary directory; stop and delete it on exit."""
+def throwaway_cluster(*, durable: bool = False) -> Iterator[PostgresServer]:
+    """Start a cluster in a temporary directory; stop and delete it on exit.
+
+    Commits are not flushed to disk (``fsync=off``, ``synchronous_commit=off``) unless
+    ``durable``, which keeps PostgreSQL's defaults, as production runs it."""
     bindir = _find_bindir()
     as_root = os.geteuid() == 0
     prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
@@ -94,10 +97,9 @@ def throwaway_cluster() -> Iterator[PostgresServer]:
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
             "-E", "UTF8", "--no-sync")
-        options = (
-            f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
             "-t", "60", "start")
     except (PostgresUnavailable, FileNotFoundError, KeyError, PermissionError) as exc:

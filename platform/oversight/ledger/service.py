@@ -11,9 +11,9 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import Table, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from oversight.db import utcnow
@@ -89,11 +89,14 @@ def append_record(
     })
 
 
+_QUEUE_INSERT = insert(cast(Table, LedgerQueueEntry.__table__))  # Core: no ORM bulk-insert machinery a row
+
+
 def write_appended(session: Session) -> int:
     """Insert the records appended in this transaction so far; returns how many."""
     rows = session.info.pop(_APPENDED, None)
-    if rows:
-        session.execute(insert(LedgerQueueEntry), rows)
+    if rows:  # one row as a plain execute: a list of one would go the executemany path
+        session.connection().execute(_QUEUE_INSERT, rows if len(rows) > 1 else rows[0])
     return len(rows or ())
 
 

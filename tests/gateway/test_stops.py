@@ -7,6 +7,7 @@ import pytest
 
 from oversight.stops import service as stops
 from oversight.stops.exceptions import StopInvalid, Stopped
+from oversight.stops.models import Stop
 from tests.gateway import graphs
 from tests.gateway.conftest import DANA, RILEY, person
 from tests.gateway.support import actions
@@ -91,3 +92,23 @@ def test_a_stop_needs_a_scope_target_and_reason(gateway):
         _place(gateway, "all", "ask")
     with pytest.raises(StopInvalid):
         _place(gateway, "graph", "ask", reason=" ")
+
+
+async def test_a_stop_that_lands_as_a_request_turns_final_holds_its_resume(gateway):
+    # the stop's row exists before the decision commits, but its cancellation missed the
+    # request (placed in the same instant): the decider's process must not run the resume
+    view = await _ask(gateway)
+    request = view.pending[0]
+    with gateway.sessions() as session, session.begin():
+        session.add(Stop(id="a0000000-0000-4000-8000-000000000001", scope="thread",
+                         target=view.id, reason="incident 43", created_by=ADMIN.id,
+                         created_at=gateway.clock()))
+    result = await gateway.decide(request.id, principal=DANA, decision="approve",
+                                  payload_digest=request.payload_digest)
+    assert result.became_final and graphs.EXECUTED == []
+    assert (await gateway.thread(view.id)).status == "running"  # final, held by the stop
+    assert await gateway.run_jobs(thread_id=view.id) == 0
+    _lift_all(gateway)
+    assert await gateway.run_jobs(thread_id=view.id) == 1
+    assert graphs.EXECUTED == ["act"]
+    assert (await gateway.thread(view.id)).status == "completed"

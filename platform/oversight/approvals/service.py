@@ -68,6 +68,7 @@ class DecisionResult:
     became_final: bool
     interrupt_final: bool
     replayed: bool = False
+    decisions: tuple[ApprovalDecision, ...] = ()  # all of the request's, this one last
 
 
 def subject_of(request: ApprovalRequest) -> dict[str, str | None]:
@@ -324,7 +325,7 @@ def decide(
     )
     interrupt_final = final and all(p.status != PENDING for p in parts)
     return DecisionResult(request=request, decision=decision, became_final=final,
-                          interrupt_final=interrupt_final)
+                          interrupt_final=interrupt_final, decisions=(*decisions, decision))
 
 
 def _settle(request: ApprovalRequest, requirement: Requirement,
@@ -369,12 +370,14 @@ def close_requests(session: Session, requests: Sequence[ApprovalRequest], *, sta
     session.flush()
 
 
-def final_summary(session: Session, request: ApprovalRequest
+def final_summary(session: Session, request: ApprovalRequest,
+                  decisions: Sequence[ApprovalDecision] | None = None
                   ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Every edit applied (later edits over earlier ones) and who made the request final."""
+    """Every edit applied (later edits over earlier ones) and who made the request final
+    (``decisions``: the request's, in order, when the caller has them already)."""
     edits: dict[str, Any] = {}
     deciders: list[dict[str, Any]] = []
-    for d in decisions_of(session, request):
+    for d in decisions_of(session, request) if decisions is None else decisions:
         if d.edits:
             edits.update(json.loads(d.edits))
         if ((d.outcome in APPROVING and d.payload_digest == request.payload_digest)

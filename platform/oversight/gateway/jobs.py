@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from oversight.gateway.models import ResumeJob, Thread
@@ -22,14 +22,25 @@ MAX_ATTEMPTS = 5
 
 
 def enqueue(session: Session, *, thread_id: str, interrupt_id: str, value: Any,
-            now: dt.datetime) -> ResumeJob:
-    """Queue the one resume of ``interrupt_id`` (a second enqueue returns the first job)."""
-    existing = session.scalars(select(ResumeJob).where(
-        ResumeJob.thread_id == thread_id, ResumeJob.interrupt_id == interrupt_id)).first()
-    if existing is not None:
-        return existing
+            now: dt.datetime, runner: str | None = None, lease: dt.timedelta | None = None,
+            fresh: bool = False) -> ResumeJob:
+    """Queue the one resume of ``interrupt_id`` (a second enqueue returns the first job).
+
+    With ``runner`` the job is claimed by it as it is written (the caller holds the thread's
+    row lock and saw no other resume of the thread running). ``fresh``: the caller knows no
+    job exists (its transaction just made the interrupt final under the requests' row
+    locks), so nothing is read first; ``UNIQUE(thread_id, interrupt_id)`` still guards it.
+    """
+    if not fresh:
+        existing = session.scalars(select(ResumeJob).where(
+            ResumeJob.thread_id == thread_id, ResumeJob.interrupt_id == interrupt_id)).first()
+        if existing is not None:
+            return existing
     job = ResumeJob(thread_id=thread_id, interrupt_id=interrupt_id, value=json.dumps(value),
                     status=QUEUED, attempts=0, created_at=now)
+    if runner is not None:
+        job.status, job.attempts, job.claimed_by = RUNNING, 1, runner
+        job.lease_until = now + (lease or dt.timedelta(minutes=5))
     session.add(job)
     session.flush()
     return job
@@ -67,21 +78,6 @@ def claim(session: Session, *, runner: str, lease: dt.timedelta, now: dt.datetim
     return job
 
 
-def claim_enqueued(session: Session, job: ResumeJob, *, runner: str, lease: dt.timedelta,
-                   now: dt.datetime) -> bool:
-    """Claim a job this transaction enqueued (no one else can see it yet), unless another
-    job of its thread is running."""
-    if job.status != QUEUED:
-        return False
-    running = session.scalar(select(ResumeJob.id).where(
-        ResumeJob.thread_id == job.thread_id, ResumeJob.status == RUNNING,
-        ResumeJob.lease_until >= now, ResumeJob.id != job.id))
-    if running is not None:
-        return False
-    job.status, job.attempts, job.claimed_by, job.lease_until = RUNNING, 1, runner, now + lease
-    return True
-
-
 def finish(session: Session, *, job_id: int, now: dt.datetime, error: str | None = None) -> None:
     """Mark a job done (or failed for good after ``MAX_ATTEMPTS``, or queued again)."""
     job = session.get(ResumeJob, job_id, with_for_update=True)
@@ -103,19 +99,14 @@ def has_open_jobs(session: Session, thread_id: str) -> bool:
     ) is not None
 
 
-def release(session: Session, *, job_id: int) -> None:
-    """Give a claimed job back untouched (a stop now covers its thread)."""
-    job = session.get(ResumeJob, job_id, with_for_update=True)
-    if job is not None and job.status == RUNNING:
-        job.status, job.lease_until, job.attempts = QUEUED, None, max(job.attempts - 1, 0)
-        session.flush()
-
-
-def finish_applied(session: Session, *, job_id: int, now: dt.datetime) -> ResumeJob:
-    """Mark a job done in the transaction that records what its resume did."""
-    job = session.get(ResumeJob, job_id, with_for_update=True)
-    if job is None:
+def finish_applied(session: Session, *, job_id: int, now: dt.datetime) -> str:
+    """Mark a job done in the transaction that records what its resume did; returns the
+    interrupt it resumed (one statement: the update takes the row lock)."""
+    interrupt_id = session.scalar(
+        update(ResumeJob).where(ResumeJob.id == job_id)
+        .values(status=DONE, finished_at=now, error=None)
+        .returning(ResumeJob.interrupt_id)
+        .execution_options(synchronize_session=False))
+    if interrupt_id is None:
         raise LookupError(f"resume job {job_id} vanished")
-    job.status, job.finished_at, job.error = DONE, now, None
-    session.flush()
-    return job
+    return interrupt_id

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oversight.approvals import service as approvals
 from oversight.approvals.exceptions import DecisionRefused
-from oversight.approvals.models import PENDING, ApprovalRequest
+from oversight.approvals.models import PENDING, ApprovalDecision, ApprovalRequest
 from oversight.auth.identity import Principal
 from oversight.db import utcnow
 from oversight.gateway import jobs, threads
@@ -126,7 +126,7 @@ class Gateway:
 
         await self._tx(create)
         self._graph_of[thread_id] = graph
-        return await self._settle(await self._advance(thread_id, input))
+        return await self._settle(await self._advance(thread_id, input, fresh=True))
 
     async def send(self, thread_id: str, input: Any, *, requester: Principal | None) -> ThreadView:
         """Send new input to a thread; refused while it waits on a decision."""
@@ -158,9 +158,10 @@ class Gateway:
         await self.run_jobs(thread_id=view.id)
         return await self.thread(view.id)
 
-    async def _advance(self, thread_id: str, command: Any, job_id: int | None = None
-                       ) -> ThreadView:
-        """Run the thread's graph one leg, then register what it is waiting on."""
+    async def _advance(self, thread_id: str, command: Any, job_id: int | None = None,
+                       fresh: bool = False) -> ThreadView:
+        """Run the thread's graph one leg, then register what it is waiting on (``fresh``:
+        the thread's first leg, so no request of it exists yet)."""
         graph_name = await self._graph_name(thread_id)
         graph = self.registry.compiled(graph_name, self.checkpointer)
         config = self._config(thread_id)
@@ -185,18 +186,20 @@ class Gateway:
             await release_abandoned_writes(self.checkpointer)
         state = await graph.aget_state(config)
         return await self._tx(lambda s: self._register(
-            s, thread_id, graph_name, state, swallowed=swallowed, error=error, job_id=job_id))
+            s, thread_id, graph_name, state, swallowed=swallowed, error=error, job_id=job_id,
+            fresh=fresh))
 
     def _register(self, session: Session, thread_id: str, graph_name: str, state: StateSnapshot,
-                  *, swallowed: str | None, error: str | None, job_id: int | None) -> ThreadView:
+                  *, swallowed: str | None, error: str | None, job_id: int | None,
+                  fresh: bool = False) -> ThreadView:
         now = self.clock()
         thread = threads.get_thread(session, thread_id, for_update=True)
         subject = {"graph": graph_name, "thread": thread_id}
-        existing = list(session.scalars(select(ApprovalRequest).where(
+        existing = [] if fresh else list(session.scalars(select(ApprovalRequest).where(
             ApprovalRequest.thread_id == thread_id)))
         if job_id is not None:
-            job = jobs.finish_applied(session, job_id=job_id, now=now)
-            approvals.close_requests(session, [r for r in existing if r.interrupt_id == job.interrupt_id],
+            resumed = jobs.finish_applied(session, job_id=job_id, now=now)
+            approvals.close_requests(session, [r for r in existing if r.interrupt_id == resumed],
                                      status="resumed", action="resume.applied", actor=RUNNER,
                                      reason="resumed", now=now)
         if swallowed or error:
@@ -260,12 +263,16 @@ class Gateway:
                           values=state.values, error=thread.error)
 
     def enqueue_resume(self, session: Session, requests: list[ApprovalRequest], *,
-                       now: dt.datetime) -> ResumeJob:
-        """Queue the one resume of an interrupt whose parts are all final."""
+                       now: dt.datetime,
+                       decisions: dict[str, tuple[ApprovalDecision, ...]] | None = None,
+                       claim: bool = False, fresh: bool = False) -> ResumeJob:
+        """Queue the one resume of an interrupt whose parts are all final (``claim``: claimed
+        by this runner as it is written; ``decisions`` and ``fresh`` as the caller knows)."""
         template = self.registry.get(requests[0].graph).template_for(requests[0].node)
-        return jobs.enqueue(session, thread_id=requests[0].thread_id,
-                            interrupt_id=requests[0].interrupt_id,
-                            value=threads.resume_value_of(session, requests, template), now=now)
+        return jobs.enqueue(
+            session, thread_id=requests[0].thread_id, interrupt_id=requests[0].interrupt_id,
+            value=threads.resume_value_of(session, requests, template, decisions), now=now,
+            runner=self.runner_id if claim else None, lease=self.lease, fresh=fresh)
 
     # ---- deciding -------------------------------------------------------------------------
 
@@ -291,15 +298,18 @@ class Gateway:
                 idempotency_key=idempotency_key, now=now)
             claimed = None
             if result.interrupt_final:
-                job = self.enqueue_resume(session, approvals.siblings(session, result.request),
-                                          now=now)
-                thread = threads.get_thread(session, result.request.thread_id, for_update=True)
-                if not threads.pending_requests(session, thread.id):
+                request = result.request
+                thread = threads.get_thread(session, request.thread_id, for_update=True)
+                busy = threads.activity(session, thread_id=thread.id, graph=thread.graph, now=now)
+                if not busy.pending:
                     thread.status, thread.updated_at = "running", now
-                # this process runs the resume it just queued, unless the thread is busy
-                if resume and jobs.claim_enqueued(session, job, runner=self.runner_id,
-                                                  lease=self.lease, now=now):
-                    session.flush()
+                # this process runs the resume it queues, unless another resume of the thread
+                # runs or a stop holds it (then a runner claims it later)
+                claim = resume and not busy.running and not busy.stopped
+                job = self.enqueue_resume(session, approvals.siblings(session, request), now=now,
+                                          decisions={request.id: result.decisions},
+                                          claim=claim, fresh=True)
+                if claim:
                     claimed = (job.id, job.thread_id, job.interrupt_id,
                                json.loads(job.value or "null"))
             return result, claimed
@@ -345,10 +355,9 @@ class Gateway:
 
     async def _run_job(self, job_id: int, thread_id: str, interrupt_id: str, value: Any
                        ) -> ThreadView | None:
+        # every claim looked at the stops in its own transaction: a stopped thread's job
+        # stays queued until the stop is lifted
         graph_name = await self._graph_name(thread_id)
-        if await self._tx(lambda s: stops.is_stopped(s, graph=graph_name, thread_id=thread_id)):
-            await self._tx(lambda s: jobs.release(s, job_id=job_id))
-            return None
         graph = self.registry.compiled(graph_name, self.checkpointer)
         state = await graph.aget_state(self._config(thread_id))
         live = {d.interrupt_id for d in threads.drafts_of(state)}

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from langgraph.types import StateSnapshot
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from oversight.approvals import service as approvals
-from oversight.approvals.models import PENDING, ApprovalRequest
+from oversight.approvals.models import PENDING, ApprovalDecision, ApprovalRequest
 from oversight.auth.identity import Principal
 from oversight.gateway import adapters, jobs
 from oversight.gateway.exceptions import ThreadNotFound
-from oversight.gateway.models import Thread
+from oversight.gateway.models import ResumeJob, Thread
 from oversight.policy.outcomes import Requester
+from oversight.stops import service as stops
 
 ClaimedJob = tuple[int, str, str, Any]  # job id, thread id, interrupt id, resume value
 
@@ -37,6 +38,25 @@ def drafts_of(state: StateSnapshot) -> list[approvals.RequestDraft]:
         return drafts
     checkpoint_id = str(state.config.get("configurable", {}).get("checkpoint_id", ""))
     return [adapters.breakpoint_draft(checkpoint_id, node) for node in state.next]
+
+
+class Activity(NamedTuple):
+    """What else goes on in a thread, read in one statement under its row lock."""
+
+    pending: bool  # a request of the thread still waits on people
+    running: bool  # another resume of the thread runs under a live lease
+    stopped: bool  # an active stop covers the thread or its graph
+
+
+def activity(session: Session, *, thread_id: str, graph: str, now: dt.datetime) -> Activity:
+    """Pending requests, a running resume and a stop of the thread, in one round trip (take
+    the thread's row lock first, so that a concurrent decision's changes are seen)."""
+    pending = exists().where(ApprovalRequest.thread_id == thread_id,
+                             ApprovalRequest.status == PENDING)
+    running = exists().where(ResumeJob.thread_id == thread_id, ResumeJob.status == jobs.RUNNING,
+                             ResumeJob.lease_until >= now)
+    row = session.execute(select(pending, running, stops.covers(thread_id, graph))).one()
+    return Activity(pending=bool(row[0]), running=bool(row[1]), stopped=bool(row[2]))
 
 
 def get_thread(session: Session, thread_id: str, *, for_update: bool = False) -> Thread:
@@ -80,11 +100,13 @@ def requester_of(thread: Thread) -> Requester | None:
 
 
 def resume_value_of(session: Session, requests: list[ApprovalRequest],
-                    template: Mapping[str, Any] | None) -> Any:
-    """The value an interrupt whose parts (``requests``, in part order) are final resumes with."""
+                    template: Mapping[str, Any] | None,
+                    decisions: Mapping[str, Sequence[ApprovalDecision]] | None = None) -> Any:
+    """The value an interrupt whose parts (``requests``, in part order) are final resumes with
+    (``decisions``: those the caller has read already, by request id)."""
     parts = []
     for r in requests:
-        edits, deciders = approvals.final_summary(session, r)
+        edits, deciders = approvals.final_summary(session, r, (decisions or {}).get(r.id))
         parts.append(adapters.FinalPart(
             outcome=r.outcome or "reject", payload=json.loads(r.payload), edits=edits,
             response=r.response, reason=r.reason, approvers=deciders, rule_id=r.rule_id,

@@ -47,8 +47,14 @@ def enqueue(session: Session, *, thread_id: str, interrupt_id: str, value: Any,
 
 
 def claim(session: Session, *, runner: str, lease: dt.timedelta, now: dt.datetime,
-          thread_id: str | None = None) -> ResumeJob | None:
-    """Claim the oldest claimable job (queued, or running with an expired lease)."""
+          thread_id: str | None = None, limit: int = 1) -> list[ResumeJob]:
+    """Claim up to ``limit`` claimable jobs (queued, or running with an expired lease), the
+    oldest first and at most one a thread, in four statements however many.
+
+    The jobs are locked with ``SKIP LOCKED`` (another runner's claim is passed over, never
+    waited on), then their threads in id order (so two runners never deadlock), and a thread
+    where another resume started meanwhile is left alone.
+    """
     busy_threads = select(ResumeJob.thread_id).where(ResumeJob.status == RUNNING,
                                                      ResumeJob.lease_until >= now)
     query = (select(ResumeJob)
@@ -57,25 +63,29 @@ def claim(session: Session, *, runner: str, lease: dt.timedelta, now: dt.datetim
                      | ((ResumeJob.status == RUNNING) & (ResumeJob.lease_until < now))),
                     ResumeJob.thread_id.not_in(busy_threads),
                     ~stops.covers(ResumeJob.thread_id, Thread.graph))
-             .order_by(ResumeJob.id).limit(1)
+             .order_by(ResumeJob.id).limit(limit)
              .with_for_update(skip_locked=True, of=ResumeJob))
     if thread_id is not None:
         query = query.where(ResumeJob.thread_id == thread_id)
-    job = session.scalars(query).first()
-    if job is None:
-        return None
-    session.scalars(select(Thread.id).where(Thread.id == job.thread_id).with_for_update()).first()
-    running = session.scalar(select(ResumeJob.id).where(
-        ResumeJob.thread_id == job.thread_id, ResumeJob.status == RUNNING,
-        ResumeJob.lease_until >= now, ResumeJob.id != job.id))
-    if running is not None:
-        return None
-    job.status = RUNNING
-    job.attempts += 1
-    job.claimed_by = runner
-    job.lease_until = now + lease
+    oldest: dict[str, ResumeJob] = {}
+    for job in session.scalars(query):
+        oldest.setdefault(job.thread_id, job)
+    if not oldest:
+        return []
+    thread_ids = sorted(oldest)
+    session.execute(select(Thread.id).where(Thread.id.in_(thread_ids))
+                    .order_by(Thread.id).with_for_update())
+    started = set(session.scalars(select(ResumeJob.thread_id).where(
+        ResumeJob.thread_id.in_(thread_ids), ResumeJob.status == RUNNING,
+        ResumeJob.lease_until >= now, ResumeJob.id.not_in([j.id for j in oldest.values()]))))
+    claimed = sorted((j for t, j in oldest.items() if t not in started), key=lambda j: j.id)
+    for job in claimed:
+        job.status = RUNNING
+        job.attempts += 1
+        job.claimed_by = runner
+        job.lease_until = now + lease
     session.flush()
-    return job
+    return claimed
 
 
 def finish(session: Session, *, job_id: int, now: dt.datetime, error: str | None = None) -> None:

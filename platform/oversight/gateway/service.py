@@ -330,16 +330,26 @@ class Gateway:
 
     # ---- runners ---------------------------------------------------------------------------
 
-    async def run_jobs(self, *, thread_id: str | None = None, limit: int = 100) -> int:
-        """Claim and run resume jobs until none is claimable; returns how many ran."""
+    async def run_jobs(self, *, thread_id: str | None = None, limit: int = 100,
+                       batch: int = 8) -> int:
+        """Claim and run resume jobs until none is claimable; returns how many ran.
+
+        Jobs are claimed ``batch`` at a time (one transaction for several resumes) and run
+        one after the other; a claimed job this process has not reached yet keeps its lease,
+        so if the process dies another runner takes it when the lease runs out.
+        """
         done = 0
         while done < limit:
-            job = await self._tx(lambda s: threads.claim_copy(s, self.runner_id, self.lease,
-                                                       self.clock(), thread_id))
-            if job is None:
+            def claim(session: Session, size: int = min(batch, limit - done)
+                      ) -> list[threads.ClaimedJob]:
+                return threads.claim_copies(session, self.runner_id, self.lease, self.clock(),
+                                            thread_id, size)
+            claimed = await self._tx(claim)
+            if not claimed:
                 return done
-            await self._run_claimed(job)
-            done += 1
+            for job in claimed:
+                await self._run_claimed(job)
+                done += 1
         return done
 
     async def _run_claimed(self, job: threads.ClaimedJob) -> ThreadView | None:

@@ -23,12 +23,11 @@ from oversight.stops import service as stops
 ClaimedJob = tuple[int, str, str, Any]  # job id, thread id, interrupt id, resume value
 
 
-def claim_copy(session: Session, runner: str, lease: dt.timedelta, now: dt.datetime,
-                thread_id: str | None) -> ClaimedJob | None:
-    job = jobs.claim(session, runner=runner, lease=lease, now=now, thread_id=thread_id)
-    if job is None:
-        return None
-    return job.id, job.thread_id, job.interrupt_id, json.loads(job.value or "null")
+def claim_copies(session: Session, runner: str, lease: dt.timedelta, now: dt.datetime,
+                 thread_id: str | None, limit: int) -> list[ClaimedJob]:
+    return [(job.id, job.thread_id, job.interrupt_id, json.loads(job.value or "null"))
+            for job in jobs.claim(session, runner=runner, lease=lease, now=now,
+                                  thread_id=thread_id, limit=limit)]
 
 
 def drafts_of(state: StateSnapshot) -> list[approvals.RequestDraft]:

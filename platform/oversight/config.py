@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oversight.notify.channels import ChannelConfig
+
 DEFAULT_HOME = Path(".oversight")
 
 
@@ -77,6 +79,12 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="How old drift must be before it is repaired.")
     seal_interval_seconds: float = Field(default=0.5, gt=0)
     seal_batch_size: int = Field(default=5000, gt=0)
+    notify_channels: dict[str, ChannelConfig] = Field(
+        default_factory=dict,
+        description='What the channels policies name are, as JSON: {"dba-oncall": {"kind": '
+        '"slack", "url": "…"}}; kinds webhook, slack and email (see docs/operators.md).')
+    notify_interval_seconds: float = Field(default=2.0, gt=0,
+                                           description="How often queued notifications are sent.")
 
     @cached_property
     def resolved_database_url(self) -> str:

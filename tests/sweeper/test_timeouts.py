@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 import pytest
+from sqlalchemy import select
 
 from oversight.approvals.exceptions import DecisionRefused, StaleView
 from oversight.approvals.service import requirement_of
+from oversight.notify.models import Notification
 from oversight.sweeper import Sweeper
 from tests.gateway import graphs
 from tests.gateway.conftest import DANA, person
@@ -107,6 +110,14 @@ async def test_two_step_escalation_then_reject(gateway, sweeper, clock):
                                       (2, "1 of cto", ["cto-pager", "email"])]
     assert all(r["actor"]["id"] == "system:sweeper" and r["data"]["rule"] == "timeout-escalate"
                for r in escalations)
+    with gateway.sessions() as session:  # each step tells its channels, in its transaction
+        notices = list(session.scalars(select(Notification).where(
+            Notification.approval_id == request.id).order_by(Notification.id)))
+    assert [(n.channel, n.event, json.loads(n.message).get("step"),
+             json.loads(n.message)["approvers"]) for n in notices] == [
+        ("leads", "request.escalated", 1, "1 of lead"),
+        ("cto-pager", "request.escalated", 2, "1 of cto"),
+        ("email", "request.escalated", 2, "1 of cto")]
 
 
 async def test_an_escalated_approver_can_decide(gateway, sweeper, clock):

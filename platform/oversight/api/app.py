@@ -29,6 +29,7 @@ from oversight.ledger import service as ledger
 from oversight.ledger.actors import SystemActor
 from oversight.ledger.sealing import Sequencer
 from oversight.logs import configure_logging, get_logger
+from oversight.notify.delivery import Notifier
 from oversight.policy.store import PolicyStore
 from oversight.sweeper.loop import SweeperOptions, run_forever
 
@@ -103,6 +104,10 @@ def create_app(
                         tasks.append(asyncio.create_task(run_forever(
                             sweeping.sweeper(gateway), interval=sweeping.interval,
                             stop=asyncio.Event())))
+                    notifier = Notifier(sessions, settings.notify_channels,
+                                        public_url=auth.public_url if auth else None)
+                    tasks.append(asyncio.create_task(_every(
+                        settings.notify_interval_seconds, notifier.deliver_due, "notifier")))
                     if settings.policy_reload_seconds:
                         tasks.append(asyncio.create_task(_every(
                             settings.policy_reload_seconds, lambda: _reload(app), "policy")))

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oversight.approvals import rules
+from oversight.approvals import notices, rules
 from oversight.approvals.exceptions import (
     ApprovalNotFound,
     DecisionInvalid,
@@ -138,6 +138,9 @@ def open_request(
                   "deadline": request.deadline_at.isoformat() if request.deadline_at else None,
                   "step_up": requirement.step_up is not None},
         )
+        notices.queue_notice(session, request, channels=requirement.notify,
+                             approvers=requirement.approvers, event="approval.requested",
+                             now=now)
     return request
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from oversight.approvals import rules
+from oversight.approvals import notices, rules
 from oversight.approvals.models import FINAL_STATUSES, PENDING, ApprovalRequest
 from oversight.gateway import jobs
 from oversight.gateway.exceptions import GraphNotRegistered
@@ -204,6 +204,9 @@ def _escalate(session: Session, request: ApprovalRequest, requirement: Requireme
                    approvers=rules.describe_groups(step.approvers),
                    missed_deadline=_iso(missed), deadline=_iso(request.deadline_at),
                    notify=list(step.notify))
+    notices.queue_notice(session, request, channels=step.notify, approvers=step.approvers,
+                         event="request.escalated", now=now, step=number + 1,
+                         steps=len(requirement.on_timeout.escalate))
     log.info("sweeper.escalated", approval=request.id, step=number + 1,
              notify=list(step.notify))
 

@@ -223,3 +223,14 @@ def test_channel_settings_are_checked_with_the_member_that_is_wrong(monkeypatch)
         load_settings()
     assert "notify_channels.dba.slack.url" in str(missing.value)
     assert "Field required" in str(missing.value)
+
+
+async def test_a_log_channel_writes_the_message_to_the_log(sessions, clock, capsys):
+    queue(sessions, "dev")
+    summary = await notifier(sessions, clock, {"dev": {"kind": "log"}}).deliver_due()
+    assert summary.sent == 1
+    [sent] = recorded(sessions, "notification.sent")
+    assert sent["data"]["kind"] == "log"
+    logged = capsys.readouterr()
+    assert "notify.message" in logged.out + logged.err
+    assert "Approval needed: sql.execute in sql_agent" in logged.out + logged.err

@@ -46,3 +46,17 @@ async def test_a_request_queues_its_rules_notifications(database_url):
     assert facts["deadline"] == request.deadline_at.isoformat()
     assert "payload" not in facts and "query" not in facts  # the payload stays out
     assert facts["summary"] == request.summary  # kept; said only where a channel opts in
+
+
+def test_the_demo_configures_every_channel_the_shipped_rules_name():
+    from oversight.demo.web import DEMO_CHANNELS
+
+    policy = load_policy_set([shipped_policies()])
+    named = set()
+    for rule in policy.rules:
+        requirement = rule.outcome.requirement
+        if requirement is not None:
+            named.update(requirement.notify)
+            for step in requirement.on_timeout.escalate:
+                named.update(step.notify)
+    assert named and named <= set(DEMO_CHANNELS)  # none fails as "not configured"

@@ -20,6 +20,7 @@ from oversight.demo.graphs import TRAVEL_RESUME_VALUES, sql_agent, support_reply
 from oversight.demo.users import demo_user
 from oversight.gateway.service import Gateway
 from oversight.logs import get_logger
+from oversight.notify.channels import LogChannel
 
 log = get_logger("demo")
 
@@ -80,10 +81,16 @@ def seed(issuer: str) -> Any:
     return ready
 
 
+DEMO_CHANNELS = ("dba-oncall", "dba", "traveller-email", "admins")
+
+
 def demo_app(settings: Settings, *, host: str, port: int) -> tuple[FastAPI, AuthSettings]:
     """The server for ``oversight demo``, with the development provider at its own address."""
     auth = AuthSettings().for_development(f"http://{host}:{port}")
     assert auth.oidc_issuer is not None
+    if not settings.notify_channels:  # the shipped rules' channels print on the terminal
+        settings = settings.model_copy(update={"notify_channels": {
+            name: LogChannel(kind="log") for name in DEMO_CHANNELS}})
     app = create_app(settings, auth=auth, setup_graphs=register_demo_graphs,
                      on_ready=seed(auth.oidc_issuer))
     return app, auth

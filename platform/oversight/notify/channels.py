@@ -70,7 +70,14 @@ class EmailChannel(_Channel):
     password: SecretStr | None = None
 
 
-ChannelConfig = Annotated[WebhookChannel | SlackChannel | EmailChannel,
+class LogChannel(_Channel):
+    """Write the message to the server's log (event ``notify.message``): for development, or
+    for a log pipeline that alerts by itself."""
+
+    kind: Literal["log"]
+
+
+ChannelConfig = Annotated[WebhookChannel | SlackChannel | EmailChannel | LogChannel,
                           Field(discriminator="kind")]
 
 

@@ -12,8 +12,17 @@ from email.message import EmailMessage
 
 import httpx
 
-from oversight.notify.channels import ChannelConfig, EmailChannel, SlackChannel, host_of
+from oversight.logs import get_logger
+from oversight.notify.channels import (
+    ChannelConfig,
+    EmailChannel,
+    LogChannel,
+    SlackChannel,
+    host_of,
+)
 from oversight.notify.messages import Message
+
+log = get_logger("notify")
 
 
 class DeliveryFailed(Exception):
@@ -24,6 +33,10 @@ async def send(channel: ChannelConfig, message: Message, *, timeout: float) -> N
     """Deliver ``message`` through ``channel`` or raise ``DeliveryFailed``."""
     if isinstance(channel, EmailChannel):
         await asyncio.to_thread(_send_email, channel, message, timeout)
+        return
+    if isinstance(channel, LogChannel):
+        log.info("notify.message", title=message.title, text=message.text,
+                 channel=message.body["channel"], notification=message.body["id"])
         return
     if isinstance(channel, SlackChannel):
         text = f"*{message.title}*\n{message.text}"

@@ -42,7 +42,6 @@ from oversight.stops import service as stops
 T = TypeVar("T")
 PolicyEvaluator = Callable[[PolicyEvent], PolicyOutcome]
 GATEWAY = SystemActor("gateway")
-RUNNER = SystemActor("runner")
 log = get_logger("gateway")
 
 
@@ -200,7 +199,7 @@ class Gateway:
         if job_id is not None:
             resumed = jobs.finish_applied(session, job_id=job_id, now=now)
             approvals.close_requests(session, [r for r in existing if r.interrupt_id == resumed],
-                                     status="resumed", action="resume.applied", actor=RUNNER,
+                                     status="resumed", action="resume.applied", actor=threads.RUNNER,
                                      reason="resumed", now=now)
         if swallowed or error:
             clear_marks(thread_id)
@@ -372,35 +371,18 @@ class Gateway:
         state = await graph.aget_state(self._config(thread_id))
         live = {d.interrupt_id for d in threads.drafts_of(state)}
         if interrupt_id not in live:
-            await self._tx(lambda s: self._skip_job(s, job_id, thread_id, interrupt_id))
+            await self._tx(lambda s: threads.skip_job(s, job_id, thread_id, interrupt_id,
+                                                      self.clock()))
             return None
         if interrupt_id.startswith("breakpoint:"):
             if value.get("breakpoint") not in ("approve", "edit"):
-                await self._tx(lambda s: self._refuse_breakpoint(s, job_id, thread_id,
-                                                                 interrupt_id))
+                await self._tx(lambda s: threads.refuse_breakpoint(
+                    s, job_id, thread_id, interrupt_id, self.clock()))
                 return None
             command: Any = None
         else:
             command = Command(resume={interrupt_id: value})
         return await self._advance(thread_id, command, job_id=job_id)
-
-    def _skip_job(self, session: Session, job_id: int, thread_id: str, interrupt_id: str) -> None:
-        now = self.clock()
-        jobs.finish_applied(session, job_id=job_id, now=now)
-        approvals.close_requests(session, threads.requests_of(session, thread_id, interrupt_id),
-                                 status="closed", action="resume.skipped", actor=RUNNER,
-                                 reason="the interrupt was no longer pending (already resumed)",
-                                 now=now)
-
-    def _refuse_breakpoint(self, session: Session, job_id: int, thread_id: str,
-                           interrupt_id: str) -> None:
-        now = self.clock()
-        jobs.finish_applied(session, job_id=job_id, now=now)
-        approvals.close_requests(session, threads.requests_of(session, thread_id, interrupt_id),
-                                 status="resumed", action="resume.applied", actor=RUNNER,
-                                 reason="the step was rejected; the thread stops here", now=now)
-        thread = threads.get_thread(session, thread_id, for_update=True)
-        thread.status, thread.updated_at = "rejected", now
 
     async def reconcile(self, thread_id: str) -> ThreadView:
         """Register what the checkpointer says the thread waits on now (repairs drift both

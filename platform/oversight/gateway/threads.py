@@ -17,10 +17,12 @@ from oversight.auth.identity import Principal
 from oversight.gateway import adapters, jobs
 from oversight.gateway.exceptions import ThreadNotFound
 from oversight.gateway.models import ResumeJob, Thread
+from oversight.ledger.actors import SystemActor
 from oversight.policy.outcomes import Requester
 from oversight.stops import service as stops
 
 ClaimedJob = tuple[int, str, str, Any]  # job id, thread id, interrupt id, resume value
+RUNNER = SystemActor("runner")
 
 
 def claim_copies(session: Session, runner: str, lease: dt.timedelta, now: dt.datetime,
@@ -115,3 +117,24 @@ def resume_value_of(session: Session, requests: list[ApprovalRequest],
     if first.shape == "breakpoint":
         return {"breakpoint": parts[0].outcome}
     return adapters.resume_value(first.shape, [r.action for r in requests], parts, template)
+
+
+def skip_job(session: Session, job_id: int, thread_id: str, interrupt_id: str,
+             now: dt.datetime) -> None:
+    """Close a job whose interrupt is no longer pending (it was resumed already)."""
+    jobs.finish_applied(session, job_id=job_id, now=now)
+    approvals.close_requests(session, requests_of(session, thread_id, interrupt_id),
+                             status="closed", action="resume.skipped", actor=RUNNER,
+                             reason="the interrupt was no longer pending (already resumed)",
+                             now=now)
+
+
+def refuse_breakpoint(session: Session, job_id: int, thread_id: str, interrupt_id: str,
+                      now: dt.datetime) -> None:
+    """A rejected static breakpoint: the step does not run and the thread stops there."""
+    jobs.finish_applied(session, job_id=job_id, now=now)
+    approvals.close_requests(session, requests_of(session, thread_id, interrupt_id),
+                             status="resumed", action="resume.applied", actor=RUNNER,
+                             reason="the step was rejected; the thread stops here", now=now)
+    thread = get_thread(session, thread_id, for_update=True)
+    thread.status, thread.updated_at = "rejected", now

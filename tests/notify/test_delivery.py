@@ -234,3 +234,19 @@ async def test_a_log_channel_writes_the_message_to_the_log(sessions, clock, caps
     logged = capsys.readouterr()
     assert "notify.message" in logged.out + logged.err
     assert "Approval needed: sql.execute in sql_agent" in logged.out + logged.err
+
+
+async def test_metrics_count_what_waits_and_what_was_given_up(sessions, clock):
+    from types import SimpleNamespace
+
+    from oversight.api.metrics import DatabaseGauges
+
+    def counts():
+        [family] = [f for f in DatabaseGauges(SimpleNamespace(sessions=sessions)).collect()
+                    if f.name == "oversight_notifications"]
+        return {sample.labels["status"]: sample.value for sample in family.samples}
+
+    queue(sessions, "dba", "dba-oncall")
+    assert counts() == {"queued": 2, "sending": 0, "failed": 0}
+    await notifier(sessions, clock, {"dba-oncall": {"kind": "log"}}).deliver_due()
+    assert counts() == {"queued": 0, "sending": 0, "failed": 1}  # sent ones are not counted

@@ -12,13 +12,15 @@ from sqlalchemy import func, select
 from oversight.approvals.models import ApprovalRequest
 from oversight.db import utcnow
 from oversight.ledger.models import LedgerQueueEntry, LedgerRecord
+from oversight.notify.models import FAILED, QUEUED, SENDING, Notification
 from oversight.stops.models import Stop
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 class DatabaseGauges:
-    """Pending requests, ledger size and seal lag, active stops: counted when scraped."""
+    """Pending requests, ledger size and seal lag, active stops, notifications: counted when
+    scraped."""
 
     def __init__(self, state: Any) -> None:
         self.state = state
@@ -32,6 +34,10 @@ class DatabaseGauges:
             oldest = session.scalar(select(func.min(LedgerQueueEntry.enqueued_at)))
             stops = session.scalar(select(func.count()).select_from(Stop).where(
                 Stop.lifted_at.is_(None)))
+            notices = session.execute(  # sent ones are history: not counted at every scrape
+                select(Notification.status, func.count())
+                .where(Notification.status.in_((QUEUED, SENDING, FAILED)))
+                .group_by(Notification.status)).all()
         gauge = GaugeMetricFamily("oversight_pending_requests",
                                   "Approval requests waiting on people", labels=["graph"])
         for graph, count in pending:
@@ -46,6 +52,13 @@ class DatabaseGauges:
         yield GaugeMetricFamily("oversight_ledger_seal_lag_seconds",
                                 "Age of the oldest record waiting to be sealed", value=lag)
         yield GaugeMetricFamily("oversight_active_stops", "Active stops", value=stops or 0)
+        counted = dict(notices)
+        notifications = GaugeMetricFamily(
+            "oversight_notifications", "Notifications waiting to be sent, being sent, or given "
+            "up on (alert on failed)", labels=["status"])
+        for status in (QUEUED, SENDING, FAILED):
+            notifications.add_metric([status], counted.get(status, 0))
+        yield notifications
 
 
 class Metrics:

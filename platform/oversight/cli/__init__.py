@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from oversight.cli import audit, db, demo, keys, lint, policy, serve, sweeper
+from oversight.cli import audit, db, demo, keys, lint, notify, policy, serve, sweeper
 
 app = typer.Typer(
     name="oversight",
@@ -20,6 +20,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(policy.app, name="policy")
 app.add_typer(sweeper.app, name="sweeper")
+app.add_typer(notify.app, name="notify")
 app.command(name="demo")(demo.demo)
 app.command(name="lint")(lint.lint)
 app.command(name="serve")(serve.serve)

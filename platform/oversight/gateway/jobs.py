@@ -11,8 +11,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, aliased
 
 from oversight.gateway.models import ResumeJob, Thread
 from oversight.stops import service as stops
@@ -109,14 +109,18 @@ def has_open_jobs(session: Session, thread_id: str) -> bool:
     ) is not None
 
 
-def finish_applied(session: Session, *, job_id: int, now: dt.datetime) -> str:
+def finish_applied(session: Session, *, job_id: int, now: dt.datetime) -> tuple[str, bool]:
     """Mark a job done in the transaction that records what its resume did; returns the
-    interrupt it resumed (one statement: the update takes the row lock)."""
-    interrupt_id = session.scalar(
+    interrupt it resumed and whether another job of the thread is still queued or running
+    (one statement: the update takes the row lock and answers both)."""
+    other = aliased(ResumeJob)
+    others_open = exists().where(other.thread_id == ResumeJob.thread_id,
+                                 other.id != ResumeJob.id, other.status.in_((QUEUED, RUNNING)))
+    row = session.execute(
         update(ResumeJob).where(ResumeJob.id == job_id)
         .values(status=DONE, finished_at=now, error=None)
-        .returning(ResumeJob.interrupt_id)
-        .execution_options(synchronize_session=False))
-    if interrupt_id is None:
+        .returning(ResumeJob.interrupt_id, others_open)
+        .execution_options(synchronize_session=False)).first()
+    if row is None:
         raise LookupError(f"resume job {job_id} vanished")
-    return interrupt_id
+    return str(row[0]), bool(row[1])

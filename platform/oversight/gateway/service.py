@@ -196,8 +196,9 @@ class Gateway:
         subject = {"graph": graph_name, "thread": thread_id}
         existing = [] if fresh else list(session.scalars(select(ApprovalRequest).where(
             ApprovalRequest.thread_id == thread_id)))
+        open_jobs: bool | None = None  # other resumes of the thread, when known
         if job_id is not None:
-            resumed = jobs.finish_applied(session, job_id=job_id, now=now)
+            resumed, open_jobs = jobs.finish_applied(session, job_id=job_id, now=now)
             approvals.close_requests(session, [r for r in existing if r.interrupt_id == resumed],
                                      status="resumed", action="resume.applied", actor=threads.RUNNER,
                                      reason="resumed", now=now)
@@ -246,12 +247,13 @@ class Gateway:
             existing.extend(requests)
             if all(r.status != PENDING for r in requests):
                 self.enqueue_resume(session, requests, now=now)
+                open_jobs = True
         clear_marks(thread_id, {d.node for d in drafts})
         pending = sorted((r for r in existing if r.status == PENDING),
                          key=lambda r: (r.created_at, r.part))
         if pending:
             thread.status = "waiting"
-        elif jobs.has_open_jobs(session, thread_id):
+        elif open_jobs or (open_jobs is None and jobs.has_open_jobs(session, thread_id)):
             thread.status = "running"
         elif not state.next and thread.status != "completed":
             thread.status = "completed"

@@ -21,9 +21,16 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 MAX_ATTEMPTS = 5
 
 
+def _take(job: ResumeJob, *, runner: str, lease: dt.timedelta, now: dt.datetime) -> None:
+    job.status = RUNNING
+    job.attempts += 1
+    job.claimed_by = runner
+    job.lease_until = now + lease
+
+
 def enqueue(session: Session, *, thread_id: str, interrupt_id: str, value: Any,
-            now: dt.datetime, runner: str | None = None, lease: dt.timedelta | None = None,
-            fresh: bool = False) -> ResumeJob:
+            now: dt.datetime, runner: str | None = None,
+            lease: dt.timedelta = dt.timedelta(minutes=5), fresh: bool = False) -> ResumeJob:
     """Queue the one resume of ``interrupt_id`` (a second enqueue returns the first job).
 
     With ``runner`` the job is claimed by it as it is written (the caller holds the thread's
@@ -39,8 +46,7 @@ def enqueue(session: Session, *, thread_id: str, interrupt_id: str, value: Any,
     job = ResumeJob(thread_id=thread_id, interrupt_id=interrupt_id, value=json.dumps(value),
                     status=QUEUED, attempts=0, created_at=now)
     if runner is not None:
-        job.status, job.attempts, job.claimed_by = RUNNING, 1, runner
-        job.lease_until = now + (lease or dt.timedelta(minutes=5))
+        _take(job, runner=runner, lease=lease, now=now)
     session.add(job)
     session.flush()
     return job
@@ -80,10 +86,7 @@ def claim(session: Session, *, runner: str, lease: dt.timedelta, now: dt.datetim
         ResumeJob.lease_until >= now, ResumeJob.id.not_in([j.id for j in oldest.values()]))))
     claimed = sorted((j for t, j in oldest.items() if t not in started), key=lambda j: j.id)
     for job in claimed:
-        job.status = RUNNING
-        job.attempts += 1
-        job.claimed_by = runner
-        job.lease_until = now + lease
+        _take(job, runner=runner, lease=lease, now=now)
     session.flush()
     return claimed
 

@@ -15,7 +15,7 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -74,14 +74,14 @@ class Notifier:
     max_attempts: int = 6
     backoff: dt.timedelta = dt.timedelta(seconds=10)
     timeout: float = 10.0
-    _parallel: int = field(default=8, repr=False)
+    parallel: int = 8  # sends under way at once
 
     async def deliver_due(self) -> DeliverySummary:
         """One pass: claim what is due, send it, record what happened."""
         claimed = await asyncio.to_thread(self._claim)
         if not claimed:
             return DeliverySummary()
-        slots = asyncio.Semaphore(self._parallel)
+        slots = asyncio.Semaphore(self.parallel)
 
         async def one(item: _Claimed) -> _Outcome:
             async with slots:
@@ -124,9 +124,12 @@ class Notifier:
         summary = DeliverySummary()
         now = self.clock()
         with self.sessions() as session, session.begin():
+            rows = {row.id: row for row in session.scalars(
+                select(Notification).where(Notification.id.in_(
+                    [outcome.claimed.id for outcome in outcomes])).with_for_update())}
             for outcome in outcomes:
                 item = outcome.claimed
-                row = session.get(Notification, item.id, with_for_update=True)
+                row = rows.get(item.id)
                 if row is None or row.status != SENDING or row.attempts != item.attempts:
                     continue  # our lease ran out and another notifier took it over
                 subject = {"approval": item.approval_id, "thread": item.thread_id,

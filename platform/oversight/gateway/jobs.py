@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from oversight.db import UTCDateTime
 from oversight.gateway.models import ResumeJob, Thread
 from oversight.stops import service as stops
 
@@ -28,9 +29,25 @@ def _take(job: ResumeJob, *, runner: str, lease: dt.timedelta, now: dt.datetime)
     job.lease_until = now + lease
 
 
+class QueuedJob(NamedTuple):
+    """A resume job as ``enqueue`` wrote (or found) it."""
+
+    id: int
+    thread_id: str
+    interrupt_id: str
+    value: str | None  # JSON
+    status: str
+
+
+_JOB_OF = (select(ResumeJob.id, ResumeJob.thread_id, ResumeJob.interrupt_id, ResumeJob.value,
+                  ResumeJob.status)
+           .where(ResumeJob.thread_id == bindparam("t"), ResumeJob.interrupt_id == bindparam("i")))
+_INSERT_JOB = insert(ResumeJob).returning(ResumeJob.id)
+
+
 def enqueue(session: Session, *, thread_id: str, interrupt_id: str, value: Any,
             now: dt.datetime, runner: str | None = None,
-            lease: dt.timedelta = dt.timedelta(minutes=5), fresh: bool = False) -> ResumeJob:
+            lease: dt.timedelta = dt.timedelta(minutes=5), fresh: bool = False) -> QueuedJob:
     """Queue the one resume of ``interrupt_id`` (a second enqueue returns the first job).
 
     With ``runner`` the job is claimed by it as it is written (the caller holds the thread's
@@ -38,18 +55,18 @@ def enqueue(session: Session, *, thread_id: str, interrupt_id: str, value: Any,
     job exists (its transaction just made the interrupt final under the requests' row
     locks), so nothing is read first; ``UNIQUE(thread_id, interrupt_id)`` still guards it.
     """
+    connection = session.connection()
     if not fresh:
-        existing = session.scalars(select(ResumeJob).where(
-            ResumeJob.thread_id == thread_id, ResumeJob.interrupt_id == interrupt_id)).first()
+        existing = connection.execute(_JOB_OF, {"t": thread_id, "i": interrupt_id}).first()
         if existing is not None:
-            return existing
-    job = ResumeJob(thread_id=thread_id, interrupt_id=interrupt_id, value=json.dumps(value),
-                    status=QUEUED, attempts=0, created_at=now)
-    if runner is not None:
-        _take(job, runner=runner, lease=lease, now=now)
-    session.add(job)
-    session.flush()
-    return job
+            return QueuedJob(*existing)
+    text = json.dumps(value)
+    status = QUEUED if runner is None else RUNNING
+    job_id = connection.execute(_INSERT_JOB, {
+        "thread_id": thread_id, "interrupt_id": interrupt_id, "value": text, "status": status,
+        "attempts": 0 if runner is None else 1, "claimed_by": runner,
+        "lease_until": None if runner is None else now + lease, "created_at": now}).scalar_one()
+    return QueuedJob(job_id, thread_id, interrupt_id, text, status)
 
 
 def claim(session: Session, *, runner: str, lease: dt.timedelta, now: dt.datetime,
@@ -112,18 +129,20 @@ def has_open_jobs(session: Session, thread_id: str) -> bool:
     ) is not None
 
 
+_OTHER = aliased(ResumeJob)
+_FINISH_APPLIED = (
+    update(ResumeJob).where(ResumeJob.id == bindparam("job_id"))
+    .values(status=DONE, finished_at=bindparam("now", type_=UTCDateTime()), error=None)
+    .returning(ResumeJob.interrupt_id, exists().where(
+        _OTHER.thread_id == ResumeJob.thread_id, _OTHER.id != ResumeJob.id,
+        _OTHER.status.in_((QUEUED, RUNNING)))))
+
+
 def finish_applied(session: Session, *, job_id: int, now: dt.datetime) -> tuple[str, bool]:
     """Mark a job done in the transaction that records what its resume did; returns the
     interrupt it resumed and whether another job of the thread is still queued or running
     (one statement: the update takes the row lock and answers both)."""
-    other = aliased(ResumeJob)
-    others_open = exists().where(other.thread_id == ResumeJob.thread_id,
-                                 other.id != ResumeJob.id, other.status.in_((QUEUED, RUNNING)))
-    row = session.execute(
-        update(ResumeJob).where(ResumeJob.id == job_id)
-        .values(status=DONE, finished_at=now, error=None)
-        .returning(ResumeJob.interrupt_id, others_open)
-        .execution_options(synchronize_session=False)).first()
+    row = session.connection().execute(_FINISH_APPLIED, {"job_id": job_id, "now": now}).first()
     if row is None:
         raise LookupError(f"resume job {job_id} vanished")
     return str(row[0]), bool(row[1])

@@ -29,7 +29,7 @@ from oversight.db import utcnow
 from oversight.gateway import jobs, threads
 from oversight.gateway.checkpointer import release_abandoned_writes
 from oversight.gateway.exceptions import ThreadClosed, ThreadWaiting
-from oversight.gateway.models import ResumeJob, Thread
+from oversight.gateway.models import Thread
 from oversight.gateway.payloads import check_json_safe
 from oversight.gateway.registry import GraphRegistration, GraphRegistry
 from oversight.gateway.request import clear_marks, raised_nodes
@@ -112,12 +112,8 @@ class Gateway:
 
         def create(session: Session) -> None:
             stops.check_not_stopped(session, graph=graph)
-            session.add(Thread(
-                id=thread_id, graph=graph, status="running", created_at=now, updated_at=now,
-                requester_issuer=requester.issuer if requester else None,
-                requester_subject=requester.subject if requester else None,
-                requester=json.dumps(threads.principal_json(requester)) if requester else None))
-            session.flush()
+            threads.insert_thread(session, thread_id=thread_id, graph=graph, requester=requester,
+                                  now=now)
             ledger.append_record(session, action="run.started",
                                  actor=requester.to_actor() if requester else GATEWAY,
                                  subject={"graph": graph, "thread": thread_id}, time=now,
@@ -192,7 +188,7 @@ class Gateway:
                   *, swallowed: str | None, error: str | None, job_id: int | None,
                   fresh: bool = False) -> ThreadView:
         now = self.clock()
-        thread = threads.get_thread(session, thread_id, for_update=True)
+        thread = threads.lock_thread(session, thread_id)
         subject = {"graph": graph_name, "thread": thread_id}
         existing = [] if fresh else list(session.scalars(select(ApprovalRequest).where(
             ApprovalRequest.thread_id == thread_id)))
@@ -204,19 +200,20 @@ class Gateway:
                                      reason="resumed", now=now)
         if swallowed or error:
             clear_marks(thread_id)
-            thread.status, thread.error, thread.updated_at = "failed", (swallowed and (
+            failure = (swallowed and (
                 f"node {swallowed!r} caught the interrupt its approval request raised "
-                "(GraphInterrupt is an Exception: let it propagate)")) or error, now
+                "(GraphInterrupt is an Exception: let it propagate)")) or error
+            threads.set_thread(session, thread_id, status="failed", now=now, error=failure)
             ledger.append_record(session, action="interrupt.swallowed" if swallowed else "run.failed",
                                  actor=GATEWAY, subject=subject, time=now,
-                                 data={"node": swallowed, "error": thread.error})
+                                 data={"node": swallowed, "error": failure})
             approvals.close_requests(session, threads.pending_requests(session, thread_id),
                                      status="cancelled", action="request.cancelled",
                                      actor=GATEWAY, reason="the run failed", now=now)
             log.warning("gateway.run_failed", thread=thread_id, node=swallowed,
                         swallowed=bool(swallowed))
-            return ThreadView(id=thread_id, graph=graph_name, status=thread.status,
-                              values=state.values, error=thread.error)
+            return ThreadView(id=thread_id, graph=graph_name, status="failed",
+                              values=state.values, error=failure)
         registration = self.registry.get(graph_name)
         drafts = [d if d.shape not in ("raw", "breakpoint") else
                   dataclasses.replace(d, action=registration.action_for(d.node))
@@ -251,22 +248,23 @@ class Gateway:
         clear_marks(thread_id, {d.node for d in drafts})
         pending = sorted((r for r in existing if r.status == PENDING),
                          key=lambda r: (r.created_at, r.part))
+        status = thread.status
         if pending:
-            thread.status = "waiting"
+            status = "waiting"
         elif open_jobs or (open_jobs is None and jobs.has_open_jobs(session, thread_id)):
-            thread.status = "running"
+            status = "running"
         elif not state.next and thread.status != "completed":
-            thread.status = "completed"
+            status = "completed"
             ledger.append_record(session, action="run.completed", actor=GATEWAY,
                                  subject=subject, time=now)
-        thread.updated_at = now
-        return ThreadView(id=thread_id, graph=graph_name, status=thread.status, pending=pending,
+        threads.set_thread(session, thread_id, status=status, now=now)
+        return ThreadView(id=thread_id, graph=graph_name, status=status, pending=pending,
                           values=state.values, error=thread.error)
 
     def enqueue_resume(self, session: Session, requests: list[ApprovalRequest], *,
                        now: dt.datetime,
                        decisions: dict[str, tuple[ApprovalDecision, ...]] | None = None,
-                       claim: bool = False, fresh: bool = False) -> ResumeJob:
+                       claim: bool = False, fresh: bool = False) -> jobs.QueuedJob:
         """Queue the one resume of an interrupt whose parts are all final (``claim``: claimed
         by this runner as it is written; ``decisions`` and ``fresh`` as the caller knows)."""
         template = self.registry.get(requests[0].graph).template_for(requests[0].node)
@@ -300,10 +298,11 @@ class Gateway:
             claimed = None
             if result.interrupt_final:
                 request = result.request
-                thread = threads.get_thread(session, request.thread_id, for_update=True)
-                busy = threads.activity(session, thread_id=thread.id, graph=thread.graph, now=now)
+                threads.lock_thread(session, request.thread_id)
+                busy = threads.activity(session, thread_id=request.thread_id,
+                                        graph=request.graph, now=now)
                 if not busy.pending:
-                    thread.status, thread.updated_at = "running", now
+                    threads.set_thread(session, request.thread_id, status="running", now=now)
                 # this process runs the resume it queues, unless another resume of the thread
                 # runs or a stop holds it (then a runner claims it later)
                 claim = resume and not busy.running and not busy.stopped

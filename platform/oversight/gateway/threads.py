@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from langgraph.types import StateSnapshot
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from oversight.approvals import service as approvals
@@ -49,15 +49,63 @@ class Activity(NamedTuple):
     stopped: bool  # an active stop covers the thread or its graph
 
 
+_ACTIVITY = select(
+    exists().where(ApprovalRequest.thread_id == bindparam("thread_id"),
+                   ApprovalRequest.status == PENDING),
+    exists().where(ResumeJob.thread_id == bindparam("thread_id"),
+                   ResumeJob.status == jobs.RUNNING, ResumeJob.lease_until >= bindparam("now")),
+    stops.covers(bindparam("thread_id"), bindparam("graph")))
+
+
 def activity(session: Session, *, thread_id: str, graph: str, now: dt.datetime) -> Activity:
     """Pending requests, a running resume and a stop of the thread, in one round trip (take
     the thread's row lock first, so that a concurrent decision's changes are seen)."""
-    pending = exists().where(ApprovalRequest.thread_id == thread_id,
-                             ApprovalRequest.status == PENDING)
-    running = exists().where(ResumeJob.thread_id == thread_id, ResumeJob.status == jobs.RUNNING,
-                             ResumeJob.lease_until >= now)
-    row = session.execute(select(pending, running, stops.covers(thread_id, graph))).one()
+    session.flush()  # a Core statement does not autoflush: the caller's changes count too
+    row = session.connection().execute(
+        _ACTIVITY, {"thread_id": thread_id, "graph": graph, "now": now}).one()
     return Activity(pending=bool(row[0]), running=bool(row[1]), stopped=bool(row[2]))
+
+
+class ThreadRow(NamedTuple):
+    """The columns of a thread the gateway's hot path reads (no ORM object: it costs more
+    to load and to flush than the statement itself)."""
+
+    id: str
+    graph: str
+    status: str
+    requester: str | None
+    error: str | None
+
+
+# executed on the session's connection: Core statements, no identity map, no unit of work
+_LOCK_THREAD = (select(Thread.id, Thread.graph, Thread.status, Thread.requester, Thread.error)
+                .where(Thread.id == bindparam("thread_id")).with_for_update())
+_SET_THREAD = update(Thread).where(Thread.id == bindparam("thread_id"))
+_INSERT_THREAD = insert(Thread)
+
+
+def lock_thread(session: Session, thread_id: str) -> ThreadRow:
+    """The thread's row, locked ``FOR UPDATE`` (``ThreadNotFound`` when there is none)."""
+    row = session.connection().execute(_LOCK_THREAD, {"thread_id": thread_id}).first()
+    if row is None:
+        raise ThreadNotFound(f"no thread {thread_id}", thread=thread_id)
+    return ThreadRow(*row)
+
+
+def set_thread(session: Session, thread_id: str, *, status: str, now: dt.datetime,
+               **columns: Any) -> None:
+    """Set a thread's status (and other columns) by id, in one statement."""
+    session.connection().execute(_SET_THREAD, {"thread_id": thread_id, "status": status,
+                                               "updated_at": now, **columns})
+
+
+def insert_thread(session: Session, *, thread_id: str, graph: str, requester: Principal | None,
+                  now: dt.datetime) -> None:
+    session.connection().execute(_INSERT_THREAD, {
+        "id": thread_id, "graph": graph, "status": "running", "created_at": now,
+        "updated_at": now, "requester_issuer": requester.issuer if requester else None,
+        "requester_subject": requester.subject if requester else None,
+        "requester": json.dumps(principal_json(requester)) if requester else None})
 
 
 def get_thread(session: Session, thread_id: str, *, for_update: bool = False) -> Thread:
@@ -84,7 +132,7 @@ def principal_json(principal: Principal) -> dict[str, Any]:
             "roles": sorted(principal.roles)}
 
 
-def principal_from(thread: Thread) -> Principal | None:
+def principal_from(thread: Thread | ThreadRow) -> Principal | None:
     if not thread.requester:
         return None
     data = json.loads(thread.requester)
@@ -92,7 +140,7 @@ def principal_from(thread: Thread) -> Principal | None:
                      roles=frozenset(data.get("roles", ())))
 
 
-def requester_of(thread: Thread) -> Requester | None:
+def requester_of(thread: Thread | ThreadRow) -> Requester | None:
     principal = principal_from(thread)
     if principal is None:
         return None
@@ -136,5 +184,5 @@ def refuse_breakpoint(session: Session, job_id: int, thread_id: str, interrupt_i
     approvals.close_requests(session, requests_of(session, thread_id, interrupt_id),
                              status="resumed", action="resume.applied", actor=RUNNER,
                              reason="the step was rejected; the thread stops here", now=now)
-    thread = get_thread(session, thread_id, for_update=True)
-    thread.status, thread.updated_at = "rejected", now
+    lock_thread(session, thread_id)
+    set_thread(session, thread_id, status="rejected", now=now)

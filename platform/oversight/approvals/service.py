@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from oversight.approvals import notices, rules
@@ -29,6 +29,7 @@ from oversight.approvals.exceptions import (
 )
 from oversight.approvals.models import PENDING, ApprovalDecision, ApprovalRequest, ApprovalView
 from oversight.auth.identity import Principal
+from oversight.db import insert_row
 from oversight.ledger import service as ledger
 from oversight.ledger.actors import Actor, SystemActor
 from oversight.policy.outcomes import PolicyOutcome, Requirement
@@ -120,8 +121,7 @@ def open_request(
         deadline_at=now + requirement.deadline if requirement else None,
         decided_at=None if outcome.kind == "require" else now,
     )
-    session.add(request)
-    session.flush()
+    insert_row(session, request)
     subject = subject_of(request)
     ledger.append_record(
         session, action="policy.evaluated", actor=SystemActor("policy"), subject=subject,
@@ -144,12 +144,17 @@ def open_request(
     return request
 
 
+# built once: building a statement costs about as much as running it
+_REQUEST = select(ApprovalRequest).where(ApprovalRequest.id == bindparam("request_id"))
+_REQUEST_FOR_UPDATE = _REQUEST.with_for_update()
+_DECISIONS = (select(ApprovalDecision).where(ApprovalDecision.request_id == bindparam("request_id"))
+              .order_by(ApprovalDecision.created_at, ApprovalDecision.id))
+
+
 def get_request(session: Session, *, request_id: str, for_update: bool = False) -> ApprovalRequest:
     """One request, or ``ApprovalNotFound``."""
-    query = select(ApprovalRequest).where(ApprovalRequest.id == request_id)
-    if for_update:
-        query = query.with_for_update()
-    request = session.scalars(query).first()
+    request = session.scalars(_REQUEST_FOR_UPDATE if for_update else _REQUEST,
+                              {"request_id": request_id}).first()
     if request is None:
         raise ApprovalNotFound(f"no approval request {request_id}", approval=request_id)
     return request
@@ -171,9 +176,7 @@ def siblings(session: Session, request: ApprovalRequest, *, for_update: bool = F
 
 def decisions_of(session: Session, request: ApprovalRequest) -> list[ApprovalDecision]:
     """Decisions on ``request`` in the order they were taken."""
-    return list(session.scalars(select(ApprovalDecision)
-                                .where(ApprovalDecision.request_id == request.id)
-                                .order_by(ApprovalDecision.created_at, ApprovalDecision.id)))
+    return list(session.scalars(_DECISIONS, {"request_id": request.id}))
 
 
 def record_view(session: Session, *, request: ApprovalRequest, principal: Principal,
@@ -304,20 +307,20 @@ def decide(
     if kind == "respond" and not (response and response.strip()):
         raise DecisionInvalid("a response needs text (/response)", code="response_missing",
                               pointer="/response")
+    if edit is not None:
+        request.original_payload = request.original_payload or request.payload
+        request.payload = canonical_json(edit.payload).decode()
+        request.payload_digest = payload_fingerprint(edit.payload)
     decision = ApprovalDecision(
         id=str(uuid.uuid4()), request_id=request.id, decider_issuer=principal.issuer,
         decider_subject=principal.subject, decider_name=principal.name,
         decider_roles=" ".join(sorted(principal.roles)), outcome=kind,
         edits=json.dumps(edit.fields) if edit else None, response=response, comment=comment,
+        # the digest of what the decider approves: an edit approves what it produced
         payload_digest=request.payload_digest, acr=principal.acr,
         amr=" ".join(sorted(principal.amr)) or None, idempotency_key=idempotency_key,
         created_at=now)
-    session.add(decision)
-    if edit is not None:
-        request.original_payload = request.original_payload or request.payload
-        request.payload = canonical_json(edit.payload).decode()
-        request.payload_digest = payload_fingerprint(edit.payload)
-        decision.payload_digest = request.payload_digest  # an edit approves what it produced
+    insert_row(session, decision, attach=False)
     final = _settle(request, requirement, [*decisions, decision], kind, response, comment, now)
     ledger.append_record(
         session, action="decision.recorded", actor=principal.to_actor(),

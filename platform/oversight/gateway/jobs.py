@@ -124,9 +124,11 @@ def finish(session: Session, *, job_id: int, now: dt.datetime, error: str | None
 
 def has_open_jobs(session: Session, thread_id: str) -> bool:
     """True while a resume of the thread is queued or running."""
-    return session.scalar(select(ResumeJob.id).where(
-        ResumeJob.thread_id == thread_id, ResumeJob.status.in_((QUEUED, RUNNING))).limit(1)
-    ) is not None
+    return session.scalar(_OPEN_JOB, {"thread_id": thread_id}) is not None
+
+
+_OPEN_JOB = select(ResumeJob.id).where(ResumeJob.thread_id == bindparam("thread_id"),
+                                       ResumeJob.status.in_((QUEUED, RUNNING))).limit(1)
 
 
 _OTHER = aliased(ResumeJob)

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, StateSnapshot
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from oversight.approvals import service as approvals
@@ -190,8 +189,7 @@ class Gateway:
         now = self.clock()
         thread = threads.lock_thread(session, thread_id)
         subject = {"graph": graph_name, "thread": thread_id}
-        existing = [] if fresh else list(session.scalars(select(ApprovalRequest).where(
-            ApprovalRequest.thread_id == thread_id)))
+        existing = [] if fresh else threads.thread_requests(session, thread_id)
         open_jobs: bool | None = None  # other resumes of the thread, when known
         if job_id is not None:
             resumed, open_jobs = jobs.finish_applied(session, job_id=job_id, now=now)

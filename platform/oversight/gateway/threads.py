@@ -116,10 +116,19 @@ def get_thread(session: Session, thread_id: str, *, for_update: bool = False) ->
     return thread
 
 
+_REQUESTS_OF_THREAD = select(ApprovalRequest).where(
+    ApprovalRequest.thread_id == bindparam("thread_id"))
+_PENDING_OF_THREAD = (_REQUESTS_OF_THREAD.where(ApprovalRequest.status == PENDING)
+                      .order_by(ApprovalRequest.created_at, ApprovalRequest.part))
+
+
 def pending_requests(session: Session, thread_id: str) -> list[ApprovalRequest]:
-    return list(session.scalars(select(ApprovalRequest).where(
-        ApprovalRequest.thread_id == thread_id, ApprovalRequest.status == PENDING)
-        .order_by(ApprovalRequest.created_at, ApprovalRequest.part)))
+    return list(session.scalars(_PENDING_OF_THREAD, {"thread_id": thread_id}))
+
+
+def thread_requests(session: Session, thread_id: str) -> list[ApprovalRequest]:
+    """Every request of the thread, whatever its status."""
+    return list(session.scalars(_REQUESTS_OF_THREAD, {"thread_id": thread_id}))
 
 
 def requests_of(session: Session, thread_id: str, interrupt_id: str) -> list[ApprovalRequest]:

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from oversight.approvals import service as approvals
@@ -86,9 +86,12 @@ def covers(thread_id: Any, graph: Any) -> ColumnElement[bool]:
 
 def covering(session: Session, *, graph: str, thread_id: str | None = None) -> Stop | None:
     """An active stop that covers the graph or the thread, if any."""
-    return session.scalars(select(Stop).where(Stop.lifted_at.is_(None), or_(
-        Stop.scope == "all", and_(Stop.scope == "graph", Stop.target == graph),
-        and_(Stop.scope == "thread", Stop.target == thread_id)))).first()
+    return session.scalars(_COVERING, {"graph": graph, "thread_id": thread_id}).first()
+
+
+_COVERING = select(Stop).where(Stop.lifted_at.is_(None), or_(
+    Stop.scope == "all", and_(Stop.scope == "graph", Stop.target == bindparam("graph")),
+    and_(Stop.scope == "thread", Stop.target == bindparam("thread_id"))))
 
 
 def is_stopped(session: Session, *, graph: str, thread_id: str | None = None) -> bool:

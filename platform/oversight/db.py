@@ -15,7 +15,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Insert, MetaData, create_engine, event, insert, inspect
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Insert,
+    MetaData,
+    Update,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    update,
+)
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
@@ -196,6 +208,27 @@ def insert_row(session: Session, obj: Base, *, attach: bool = True) -> None:
     if attach:
         make_transient_to_detached(obj)
         session.add(obj)
+
+
+_UPDATES: dict[type[Base], Update] = {}
+
+
+def write_changes(session: Session, obj: Base) -> None:
+    """UPDATE the columns changed on a persistent object with one Core statement by its
+    primary key, and mark them clean (the unit of work's flush of one object costs several
+    times the statement). A pending or unchanged object is left to the flush."""
+    state = inspect(obj)
+    if state.key is None or not state.committed_state:
+        return
+    cls = type(obj)
+    if cls not in _UPDATES:
+        [key] = inspect(cls).primary_key  # one-column primary keys only
+        _UPDATES[cls] = update(cls).where(key == bindparam("_pk"))
+    changed = {key: state.dict[key] for key in state.committed_state}
+    session.connection().execute(_UPDATES[cls], {"_pk": state.key[1][0], **changed})
+    # what a flush does after it wrote the object (the public set_committed_value leaves
+    # the object on the session's modified list, so the flush would still visit it)
+    state._commit_all(state.dict, session.identity_map)
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from oversight.approvals.exceptions import (
 )
 from oversight.approvals.models import PENDING, ApprovalDecision, ApprovalRequest, ApprovalView
 from oversight.auth.identity import Principal
-from oversight.db import insert_row
+from oversight.db import insert_row, write_changes
 from oversight.ledger import service as ledger
 from oversight.ledger.actors import Actor, SystemActor
 from oversight.policy.outcomes import PolicyOutcome, Requirement
@@ -322,6 +322,7 @@ def decide(
         created_at=now)
     insert_row(session, decision, attach=False)
     final = _settle(request, requirement, [*decisions, decision], kind, response, comment, now)
+    write_changes(session, request)
     ledger.append_record(
         session, action="decision.recorded", actor=principal.to_actor(),
         subject=subject_of(request), policy=request.policy_version, time=now,
@@ -371,6 +372,7 @@ def close_requests(session: Session, requests: Sequence[ApprovalRequest], *, sta
         request.closed_at = now
         if reason and request.reason is None:
             request.reason = reason
+        write_changes(session, request)
         ledger.append_record(session, action=action, actor=actor, subject=subject_of(request),
                              policy=request.policy_version, time=now, data={"reason": reason})
     session.flush()

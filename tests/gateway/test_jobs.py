@@ -96,3 +96,14 @@ def test_two_runners_claiming_at_once_share_nothing(sessions):
     first.commit()
     first.close()
     assert mine == ids[:3] and theirs == ids[3:]
+
+
+def test_a_claim_says_the_graph_of_each_thread_it_locked(sessions):
+    with sessions() as session, session.begin():
+        a, b = _thread(session, "billing"), _thread(session, "travel")
+        _job(session, a), _job(session, b)
+    graphs: dict[str, str] = {}
+    with sessions() as session, session.begin():
+        assert len(jobs.claim(session, runner="r1", lease=LEASE, now=NOW, limit=8,
+                              graphs=graphs)) == 2
+    assert graphs == {a: "billing", b: "travel"}

@@ -179,6 +179,19 @@ def decisions_of(session: Session, request: ApprovalRequest) -> list[ApprovalDec
     return list(session.scalars(_DECISIONS, {"request_id": request.id}))
 
 
+def decisions_by_request(session: Session, request_ids: Sequence[str]
+                         ) -> dict[str, tuple[ApprovalDecision, ...]]:
+    """Decisions on each of ``request_ids`` (in the order taken), in one query; requests
+    without any are absent."""
+    found: dict[str, list[ApprovalDecision]] = {}
+    if request_ids:
+        for decision in session.scalars(
+                select(ApprovalDecision).where(ApprovalDecision.request_id.in_(request_ids))
+                .order_by(ApprovalDecision.created_at, ApprovalDecision.id)):
+            found.setdefault(decision.request_id, []).append(decision)
+    return {request_id: tuple(decisions) for request_id, decisions in found.items()}
+
+
 def record_view(session: Session, *, request: ApprovalRequest, principal: Principal,
                 now: dt.datetime) -> None:
     """Record that ``principal`` was shown the request's current payload."""

@@ -70,9 +70,11 @@ def enqueue(session: Session, *, thread_id: str, interrupt_id: str, value: Any,
 
 
 def claim(session: Session, *, runner: str, lease: dt.timedelta, now: dt.datetime,
-          thread_id: str | None = None, limit: int = 1) -> list[ResumeJob]:
+          thread_id: str | None = None, limit: int = 1,
+          graphs: dict[str, str] | None = None) -> list[ResumeJob]:
     """Claim up to ``limit`` claimable jobs (queued, or running with an expired lease), the
-    oldest first and at most one a thread, in four statements however many.
+    oldest first and at most one a thread, in four statements however many (``graphs``:
+    filled with the graph of each thread locked, which the lock reads anyway).
 
     The jobs are locked with ``SKIP LOCKED`` (another runner's claim is passed over, never
     waited on), then their threads in id order (so two runners never deadlock), and a thread
@@ -96,8 +98,10 @@ def claim(session: Session, *, runner: str, lease: dt.timedelta, now: dt.datetim
     if not oldest:
         return []
     thread_ids = sorted(oldest)
-    session.execute(select(Thread.id).where(Thread.id.in_(thread_ids))
-                    .order_by(Thread.id).with_for_update())
+    locked = session.execute(select(Thread.id, Thread.graph).where(Thread.id.in_(thread_ids))
+                             .order_by(Thread.id).with_for_update())
+    if graphs is not None:
+        graphs.update((str(t), str(g)) for t, g in locked)
     started = set(session.scalars(select(ResumeJob.thread_id).where(
         ResumeJob.thread_id.in_(thread_ids), ResumeJob.status == RUNNING,
         ResumeJob.lease_until >= now, ResumeJob.id.not_in([j.id for j in oldest.values()]))))

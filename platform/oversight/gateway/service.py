@@ -41,6 +41,7 @@ from oversight.stops import service as stops
 T = TypeVar("T")
 PolicyEvaluator = Callable[[PolicyEvent], PolicyOutcome]
 GATEWAY = SystemActor("gateway")
+GRAPH_NAMES_KEPT = 10_000  # thread id -> graph name, the most recently learned kept
 log = get_logger("gateway")
 
 
@@ -95,10 +96,18 @@ class Gateway:
     def _config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
 
+    def _remember_graph(self, thread_id: str, graph: str) -> None:
+        known = self._graph_of
+        known[thread_id] = graph
+        if len(known) > GRAPH_NAMES_KEPT:  # a long-lived server sees threads without end
+            del known[next(iter(known))]
+
     async def _graph_name(self, thread_id: str) -> str:
-        if thread_id not in self._graph_of:
-            self._graph_of[thread_id] = await self._tx(lambda s: threads.get_thread(s, thread_id).graph)
-        return self._graph_of[thread_id]
+        graph = self._graph_of.get(thread_id)
+        if graph is None:
+            graph = await self._tx(lambda s: threads.get_thread(s, thread_id).graph)
+            self._remember_graph(thread_id, graph)
+        return graph
 
     # ---- starting and continuing runs ---------------------------------------------------
 
@@ -119,7 +128,7 @@ class Gateway:
                                  payload={"input": input})
 
         await self._tx(create)
-        self._graph_of[thread_id] = graph
+        self._remember_graph(thread_id, graph)
         return await self._settle(await self._advance(thread_id, input, fresh=True))
 
     async def send(self, thread_id: str, input: Any, *, requester: Principal | None) -> ThreadView:
@@ -321,6 +330,7 @@ class Gateway:
                 now=self.clock()))
             raise
         if claimed is not None:
+            self._remember_graph(result.request.thread_id, result.request.graph)
             view = await self._run_claimed(claimed)
             if view is not None:
                 await self._settle(view)
@@ -340,8 +350,12 @@ class Gateway:
         while done < limit:
             def claim(session: Session, size: int = min(batch, limit - done)
                       ) -> list[threads.ClaimedJob]:
-                return threads.claim_copies(session, self.runner_id, self.lease, self.clock(),
-                                            thread_id, size)
+                graphs: dict[str, str] = {}
+                claimed = threads.claim_copies(session, self.runner_id, self.lease, self.clock(),
+                                               thread_id, size, graphs)
+                for thread, graph in graphs.items():
+                    self._remember_graph(thread, graph)
+                return claimed
             claimed = await self._tx(claim)
             if not claimed:
                 return done

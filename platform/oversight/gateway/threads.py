@@ -26,10 +26,11 @@ RUNNER = SystemActor("runner")
 
 
 def claim_copies(session: Session, runner: str, lease: dt.timedelta, now: dt.datetime,
-                 thread_id: str | None, limit: int) -> list[ClaimedJob]:
+                 thread_id: str | None, limit: int, graphs: dict[str, str] | None = None
+                 ) -> list[ClaimedJob]:
     return [(job.id, job.thread_id, job.interrupt_id, json.loads(job.value or "null"))
             for job in jobs.claim(session, runner=runner, lease=lease, now=now,
-                                  thread_id=thread_id, limit=limit)]
+                                  thread_id=thread_id, limit=limit, graphs=graphs)]
 
 
 def drafts_of(state: StateSnapshot) -> list[approvals.RequestDraft]:

@@ -24,7 +24,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from oversight.approvals import notices, rules
-from oversight.approvals.models import FINAL_STATUSES, PENDING, ApprovalRequest
+from oversight.approvals import service as approvals
+from oversight.approvals.models import FINAL_STATUSES, PENDING, ApprovalDecision, ApprovalRequest
 from oversight.gateway import jobs
 from oversight.gateway.exceptions import GraphNotRegistered
 from oversight.gateway.models import Thread
@@ -86,6 +87,9 @@ def settle(session: Session, *, gateway: Gateway, ids: Sequence[str],
     for request in mine:
         by_thread[request.thread_id].append(request)
     threads, open_rows = lock_threads(session, list(by_thread), locked=mine)
+    # a rejection resumes with who decided what so far: read them for the batch at once
+    decided = approvals.decisions_by_request(
+        session, [r.id for rows in open_rows.values() for r in rows]) if due_by else {}
     recheck: set[str] = set()
     for thread_id, requests in by_thread.items():
         thread, rows = threads.get(thread_id), open_rows.get(thread_id)
@@ -116,7 +120,7 @@ def settle(session: Session, *, gateway: Gateway, ids: Sequence[str],
                 tally["stale_closed"] += 1
                 recheck.add(thread_id)
             elif due_by is not None:
-                _apply_timeout(session, gateway, thread, request, rows, now, tally)
+                _apply_timeout(session, gateway, thread, request, rows, now, tally, decided)
     return recheck
 
 
@@ -157,8 +161,8 @@ def graph_state(gateway: Gateway, graph: str) -> str:
 
 
 def _apply_timeout(session: Session, gateway: Gateway, thread: Thread, request: ApprovalRequest,
-                   rows: Sequence[ApprovalRequest], now: dt.datetime, tally: Counter[str]
-                   ) -> None:
+                   rows: Sequence[ApprovalRequest], now: dt.datetime, tally: Counter[str],
+                   decided: Mapping[str, tuple[ApprovalDecision, ...]]) -> None:
     requirement = _requirement(request.requirement)
     if requirement is None:  # decided by policy: never pending
         return
@@ -175,7 +179,7 @@ def _apply_timeout(session: Session, gateway: Gateway, thread: Thread, request: 
         else:
             tally["no_graphs"] += 1
     else:
-        _reject(session, gateway, thread, request, rows, now)
+        _reject(session, gateway, thread, request, rows, now, decided)
         tally["rejected"] += 1
 
 
@@ -232,7 +236,8 @@ def _expire(session: Session, thread: Thread, request: ApprovalRequest,
 
 
 def _reject(session: Session, gateway: Gateway, thread: Thread, request: ApprovalRequest,
-            rows: Sequence[ApprovalRequest], now: dt.datetime) -> None:
+            rows: Sequence[ApprovalRequest], now: dt.datetime,
+            decided: Mapping[str, tuple[ApprovalDecision, ...]]) -> None:
     reason = (f"the deadline passed at {_iso(request.deadline_at)} with no decision; rule "
               f"{request.rule_id!r} rejects on timeout")
     request.status, request.outcome, request.reason, request.decided_at = (
@@ -242,5 +247,6 @@ def _reject(session: Session, gateway: Gateway, thread: Thread, request: Approva
     parts = sorted((r for r in rows if r.interrupt_id == request.interrupt_id),
                    key=lambda r: r.part)
     if len(parts) == request.parts and all(p.status in FINAL_STATUSES for p in parts):
-        gateway.enqueue_resume(session, parts, now=now)
+        gateway.enqueue_resume(session, parts, now=now,
+                               decisions={p.id: decided.get(p.id, ()) for p in parts})
         thread.status, thread.updated_at = "running", now

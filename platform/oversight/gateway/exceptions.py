@@ -8,7 +8,8 @@
         ├── ThreadWaiting        (409) input sent to a thread that waits on a decision
         ├── ThreadClosed         (409) the thread ended, failed or was stopped
         ├── InterruptSwallowed   (500) a node caught the interrupt its approval raised
-        └── UnsafePayload        (422) a payload or input is not JSON-safe (payloads.py)
+        ├── UnsafePayload        (422) a payload or input is not JSON-safe (payloads.py)
+        └── CheckpointerUnsupported (500) the checkpointer's tables cannot be read with SQL
 """
 
 from __future__ import annotations
@@ -53,3 +54,8 @@ class ThreadClosed(GatewayError):
 class InterruptSwallowed(GatewayError):
     type = "interrupt-swallowed"
     title = "A node swallowed its approval request"
+
+
+class CheckpointerUnsupported(GatewayError):
+    type = "checkpointer-unsupported"
+    title = "Oversight cannot read this checkpointer's tables"

@@ -25,7 +25,7 @@ from oversight.approvals.exceptions import DecisionRefused
 from oversight.approvals.models import PENDING, ApprovalDecision, ApprovalRequest
 from oversight.auth.identity import Principal
 from oversight.db import utcnow
-from oversight.gateway import jobs, threads
+from oversight.gateway import heads, jobs, threads
 from oversight.gateway.checkpointer import release_abandoned_writes
 from oversight.gateway.exceptions import ThreadClosed, ThreadWaiting
 from oversight.gateway.models import Thread
@@ -359,15 +359,27 @@ class Gateway:
             claimed = await self._tx(claim)
             if not claimed:
                 return done
+            live = await self._still_pending([job[1] for job in claimed])
             for job in claimed:
-                await self._run_claimed(job)
+                await self._run_claimed(job, live.get(job[1]) if live is not None else None)
                 done += 1
         return done
 
-    async def _run_claimed(self, job: threads.ClaimedJob) -> ThreadView | None:
-        """Run a claimed job; a failure puts it back in the queue (or fails it for good)."""
+    async def _still_pending(self, thread_ids: list[str]) -> dict[str, frozenset[str]] | None:
+        """What each thread waits on now, from the checkpointer's tables in one query for a
+        whole batch (None for a checkpointer whose tables we do not read: each job then
+        reads its thread's state)."""
+        if not heads.reads_tables(self.checkpointer):
+            return None
+        found = await heads.heads_of(self.checkpointer, thread_ids)
+        return {t: found[t].live_ids() if t in found else frozenset() for t in thread_ids}
+
+    async def _run_claimed(self, job: threads.ClaimedJob, live: frozenset[str] | None = None
+                           ) -> ThreadView | None:
+        """Run a claimed job (``live``: the interrupts its thread waits on, when read with
+        its batch); a failure puts it back in the queue (or fails it for good)."""
         try:
-            return await self._run_job(*job)
+            return await self._run_job(*job, live=live)
         except Exception as exc:  # the checkpointer or the database failed: retry later
             message = f"{type(exc).__name__}: {exc}"
             log.error("gateway.resume_failed", job=job[0], thread=job[1], error=message)
@@ -375,14 +387,19 @@ class Gateway:
                                                  error=message))
             return None
 
-    async def _run_job(self, job_id: int, thread_id: str, interrupt_id: str, value: Any
-                       ) -> ThreadView | None:
+    async def _run_job(self, job_id: int, thread_id: str, interrupt_id: str, value: Any, *,
+                       live: frozenset[str] | None = None) -> ThreadView | None:
         # every claim looked at the stops in its own transaction: a stopped thread's job
-        # stays queued until the stop is lifted
+        # stays queued until the stop is lifted; the checkpointer says whether the interrupt
+        # still waits (a retried job whose resume was applied already does not run again)
         graph_name = await self._graph_name(thread_id)
-        graph = self.registry.compiled(graph_name, self.checkpointer)
-        state = await graph.aget_state(self._config(thread_id))
-        live = {d.interrupt_id for d in threads.drafts_of(state)}
+        if live is None:
+            pending = await self._still_pending([thread_id])
+            if pending is None:
+                graph = self.registry.compiled(graph_name, self.checkpointer)
+                state = await graph.aget_state(self._config(thread_id))
+                pending = {thread_id: frozenset(d.interrupt_id for d in threads.drafts_of(state))}
+            live = pending[thread_id]
         if interrupt_id not in live:
             await self._tx(lambda s: threads.skip_job(s, job_id, thread_id, interrupt_id,
                                                       self.clock()))

@@ -2,7 +2,9 @@
 
     OversightError
     └── SweeperError
-        └── CheckpointerUnsupported  (500) the checkpointer's tables cannot be read with SQL
+
+(``CheckpointerUnsupported``, raised when a checkpointer's tables cannot be read with SQL,
+is the gateway's: ``oversight.gateway.exceptions``.)
 
 Problems with one request or one thread (its thread was deleted, its graph is no longer
 registered) are not errors: the sweeper records them and closes what cannot go on.
@@ -17,7 +19,3 @@ class SweeperError(OversightError):
     type = "sweeper"
     title = "Sweeper error"
 
-
-class CheckpointerUnsupported(SweeperError):
-    type = "checkpointer-unsupported"
-    title = "The sweeper cannot read this checkpointer's tables"

@@ -30,12 +30,12 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from oversight.gateway import heads as queries
+from oversight.gateway.exceptions import CheckpointerUnsupported
+from oversight.gateway.heads import ThreadHead
 from oversight.gateway.service import Gateway
 from oversight.logs import get_logger
-from oversight.sweeper import checkpointer_queries as queries
 from oversight.sweeper import closing, repairs, timeouts
-from oversight.sweeper.checkpointer_queries import ThreadHead
-from oversight.sweeper.exceptions import CheckpointerUnsupported
 
 T = TypeVar("T")
 log = get_logger("sweeper")

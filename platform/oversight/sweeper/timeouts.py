@@ -28,12 +28,12 @@ from oversight.approvals import service as approvals
 from oversight.approvals.models import FINAL_STATUSES, PENDING, ApprovalDecision, ApprovalRequest
 from oversight.gateway import jobs
 from oversight.gateway.exceptions import GraphNotRegistered
+from oversight.gateway.heads import ThreadHead
 from oversight.gateway.models import Thread
 from oversight.gateway.service import Gateway
 from oversight.logs import get_logger
 from oversight.policy.outcomes import Requirement
 from oversight.sweeper import closing
-from oversight.sweeper.checkpointer_queries import ThreadHead
 
 OPEN = (PENDING, *FINAL_STATUSES)
 Cursor = tuple[dt.datetime, str]  # (deadline_at, id) of the last request read

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from oversight.gateway import heads as queries
 from oversight.gateway.adapters import breakpoint_id
-from oversight.sweeper import checkpointer_queries as queries
-from oversight.sweeper.exceptions import CheckpointerUnsupported
+from oversight.gateway.exceptions import CheckpointerUnsupported
 from tests.gateway import graphs
 
 INPUT = {"action": "deploy.reject", "payload": {"n": 1}}

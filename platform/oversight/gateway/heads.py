@@ -1,4 +1,5 @@
-"""What the checkpointer says each thread waits on: one SQL query per checkpointer kind.
+"""What the checkpointer says each thread waits on: one SQL query per checkpointer kind
+(runners check a batch of claimed resumes with one; the sweeper reconciles with them).
 
 LangGraph has no API that lists waiting threads, and reading each thread's state costs a
 checkpoint load. These queries read the checkpointer's own tables instead (the layouts of
@@ -33,7 +34,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
 
 from oversight.gateway.adapters import breakpoint_id
-from oversight.sweeper.exceptions import CheckpointerUnsupported
+from oversight.gateway.exceptions import CheckpointerUnsupported
 
 INTERRUPT = "__interrupt__"
 _TRIGGER_PREFIXES = ("branch:to:", "join:")
@@ -157,6 +158,12 @@ class HeadPage:
 
     heads: list[ThreadHead]
     next_after: str | None  # where the next page starts; None: this was the last page
+
+
+def reads_tables(checkpointer: BaseCheckpointSaver[str]) -> bool:
+    """True for the savers whose tables these queries read (any other goes through the API,
+    which sees interrupts but not static breakpoints)."""
+    return isinstance(checkpointer, AsyncSqliteSaver | AsyncPostgresSaver)
 
 
 async def heads_of(checkpointer: BaseCheckpointSaver[str], thread_ids: Sequence[str]

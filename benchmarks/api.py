@@ -23,16 +23,23 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
+from langgraph.types import Command
 from sqlalchemy import insert, text
 from tests.support.oidc import JwtIssuer
 from tests.support.postgres import throwaway_cluster
 
+from gateway import INPUT as RAW_INPUT  # benchmarks/gateway.py: the raw three-node graph
+from gateway import raw_graph
 from oversight import db
 from oversight.approvals.models import ApprovalRequest
+from oversight.demo.web import DEMO_CHANNELS
+from oversight.gateway.checkpointer import open_checkpointer
 from oversight.gateway.models import Thread
 
 REQUIREMENT = json.dumps({"approvers": [{"role": "dba", "count": 1}], "deadline": "PT4H"})
@@ -65,12 +72,16 @@ def fill(url: str, count: int) -> None:
     engine.dispose()
 
 
-async def decisions(base: str, issuer: JwtIssuer, count: int, clients: int) -> float:
+async def decisions(bases: list[str], issuer: JwtIssuer, count: int, clients: int) -> float:
+    """Decisions/s with ``clients`` concurrent approvers; with several servers (replicas on
+    one database) the threads are started and the approvers spread across them in turn."""
     riley = {"Authorization": "Bearer " + issuer.mint("riley", roles=["requester"], amr=["pwd"])}
     dana = {"Authorization": "Bearer " + issuer.mint("dana", roles=["dba"], amr=["pwd", "mfa"])}
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+    servers = [httpx.AsyncClient(base_url=base, timeout=60) for base in bases]
+    try:
         pending = []
-        for _ in range(count):
+        for n in range(count):
+            client = servers[n % len(servers)]
             started = await client.post("/v1/threads", headers=riley, json={
                 "graph": "sql_agent", "input": {"request": "delete users", "database": "staging"}})
             approval = started.json()["pending"][0]["id"]
@@ -79,13 +90,38 @@ async def decisions(base: str, issuer: JwtIssuer, count: int, clients: int) -> f
         queue = list(pending)
         began = time.perf_counter()
 
-        async def worker() -> None:
+        async def worker(client: httpx.AsyncClient) -> None:
             while queue:
                 approval, digest = queue.pop()
                 response = await client.post(f"/v1/approvals/{approval}/decision", headers=dana,
                                              json={"decision": "approve",
                                                    "payload_digest": digest})
                 assert response.status_code == 200 and response.json()["final"], response.text
+        await asyncio.gather(*(worker(servers[n % len(servers)]) for n in range(clients)))
+        return count / (time.perf_counter() - began)
+    finally:
+        for client in servers:
+            await client.aclose()
+
+
+async def raw_resumes(url: str, count: int, clients: int) -> float:
+    """Raw LangGraph on the same PostgreSQL: ``count`` threads of the same three-node graph
+    waiting in its ``interrupt()``, resumed by ``clients`` concurrent callers (the work a
+    decision end to end does, without Oversight)."""
+    async with open_checkpointer(url, pool_size=clients + 2) as checkpointer:
+        graph = raw_graph().compile(checkpointer=checkpointer)
+        waiting = []
+        for _ in range(count):
+            config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
+            result = await graph.ainvoke(RAW_INPUT, config)
+            waiting.append((config, result["__interrupt__"][0].id))
+        began = time.perf_counter()
+
+        async def worker() -> None:
+            while waiting:
+                config, interrupt_id = waiting.pop()
+                done = await graph.ainvoke(Command(resume={interrupt_id: "approved"}), config)
+                assert done["result"].startswith("executed")
         await asyncio.gather(*(worker() for _ in range(clients)))
         return count / (time.perf_counter() - began)
 
@@ -119,7 +155,10 @@ def serve_process(url: str, issuer: JwtIssuer, home: str) -> Iterator[str]:
            "OVERSIGHT_GRAPHS": json.dumps({"sql_agent": "oversight.demo.graphs:sql_agent"}),
            "OVERSIGHT_POLICY_RELOAD_SECONDS": "0", "OVERSIGHT_SWEEPER_ENABLED": "false",
            "OVERSIGHT_LOG_LEVEL": "WARNING", "OVERSIGHT_LOG_FORMAT": "json",
-           "OVERSIGHT_SESSION_SECRET": "bench-session-secret"}
+           "OVERSIGHT_SESSION_SECRET": "bench-session-secret",
+           # the shipped rules notify these channels: configured, as in a deployment
+           "OVERSIGHT_NOTIFY_CHANNELS": json.dumps({
+               name: {"kind": "log"} for name in DEMO_CHANNELS})}
     process = subprocess.Popen([sys.executable, "-m", "oversight.cli", "serve", "--port", str(port)],
                                env=env, cwd=home)
     base = f"http://127.0.0.1:{port}"
@@ -149,20 +188,35 @@ def main() -> None:
                         help="also run the cycle against LangGraph's own server at URL "
                         "(`langgraph dev` with a graph 'agent' that interrupts once)")
     parser.add_argument("--cycles", type=int, default=100)
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="also measure decisions with this many servers on one database")
     args = parser.parse_args()
     with throwaway_cluster() as server, JwtIssuer.running() as issuer, \
             tempfile.TemporaryDirectory() as home:
         url = server.create_database("bench")
         db.upgrade(url)
-        with serve_process(url, issuer, home) as base:
+        raw = asyncio.run(raw_resumes(server.create_database("raw"), args.decisions,
+                                      args.clients))
+        print(f"raw LangGraph resumes of the same graph, {args.clients} clients: {raw:.1f}/s",
+              flush=True)
+        with contextlib.ExitStack() as servers:
+            homes = [Path(home, f"replica-{n}") for n in range(max(1, args.replicas))]
+            for path in homes:
+                path.mkdir()
+            bases = [servers.enter_context(serve_process(url, issuer, str(path)))
+                     for path in homes]
+            base = bases[0]
             if args.langgraph_api:
                 ours = oversight_cycles(base, issuer, args.cycles)
                 theirs = langgraph_api_cycles(args.langgraph_api, args.cycles)
                 print(f"cycle over HTTP, one client: Oversight {ours:.1f}/s, langgraph-api "
                       f"{theirs:.1f}/s (ratio {theirs / ours:.2f}x)", flush=True)
-            rate = asyncio.run(decisions(base, issuer, args.decisions, args.clients))
-            print(f"decisions end to end (decide + resume), {args.clients} clients: "
-                  f"{rate:.1f}/s", flush=True)
+            for replicas in sorted({1, len(bases)}):
+                rate = asyncio.run(decisions(bases[:replicas], issuer, args.decisions,
+                                             args.clients))
+                print(f"decisions end to end (decide + resume), {args.clients} clients, "
+                      f"{replicas} server(s): {rate:.1f}/s ({rate / raw:.2f}x raw resumes)",
+                      flush=True)
             fill(url, args.pending)
             median, p95 = list_latency(base, issuer, 200)
             print(f"GET /v1/approvals (50 a page, {args.pending:,} pending, as a DBA): "

@@ -60,7 +60,7 @@ async def raw_cycles(url: str, clients: int, cycles: int) -> list[float]:
 
         async def one() -> float:
             start = time.perf_counter()
-            config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+            config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
             result = await graph.ainvoke(INPUT, config)
             [pending] = result["__interrupt__"]
             done = await graph.ainvoke(Command(resume={pending.id: "approved"}), config)

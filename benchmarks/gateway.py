@@ -5,7 +5,9 @@ interrupts in ``review``; a DBA approves; the graph resumes and ends. Raw LangGr
 same with ``interrupt()`` and ``Command(resume={id: value})``, with no policy, no request
 rows, no ledger. The gateway does it all (policy, request, decision checks, resume job,
 ledger appends), with the background sequencer sealing. Both on SQLite and PostgreSQL, with
-1 and 16 concurrent clients, in one run.
+1 and 16 concurrent clients, in one run. Each line reports the median latency, the
+throughput and the process's CPU time a cycle (steadier than wall time on a shared machine,
+and what bounds one server's throughput).
 
     python3 -m uv run python benchmarks/gateway.py [--cycles 200]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -103,6 +106,9 @@ async def gateway_cycles(url: str, clients: int, cycles: int) -> list[float]:
         engine.dispose()
 
 
+CPU: dict[str, float] = {}  # the process's CPU time a cycle (user + system) of the last run
+
+
 async def _drive(one: Any, clients: int, cycles: int) -> list[float]:
     for _ in range(3):
         await one()  # warm up
@@ -115,30 +121,36 @@ async def _drive(one: Any, clients: int, cycles: int) -> list[float]:
             remaining -= 1
             latencies.append(await one())
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), os.times()
     await asyncio.gather(*(client() for _ in range(clients)))
     wall = time.perf_counter() - started
+    spent = os.times()
+    # every thread of this process: the graph, the gateway's workers and the sequencer
+    CPU["last"] = (spent.user - cpu.user + spent.system - cpu.system) / cycles
     latencies.append(-wall)  # the last element carries the wall time
     return latencies
 
 
-def report(backend: str, clients: int, raw: list[float], gated: list[float]) -> None:
+def report(backend: str, clients: int, raw: list[float], gated: list[float],
+           cpu: tuple[float, float]) -> None:
     raw_wall, gate_wall = -raw.pop(), -gated.pop()
     raw_ms, gate_ms = statistics.median(raw) * 1000, statistics.median(gated) * 1000
     raw_rate, gate_rate = len(raw) / raw_wall, len(gated) / gate_wall
-    print(f"{backend:10s} {clients:2d} clients: raw {raw_ms:6.1f} ms/cycle ({raw_rate:5.1f}/s)"
-          f" | gateway {gate_ms:6.1f} ms/cycle ({gate_rate:5.1f}/s)"
-          f" | ratio per cycle {gate_ms / raw_ms:4.2f}x, throughput {raw_rate / gate_rate:4.2f}x",
-          flush=True)
+    raw_cpu, gate_cpu = (c * 1000 for c in cpu)
+    print(f"{backend:10s} {clients:2d} clients: raw {raw_ms:6.1f} ms/cycle ({raw_rate:5.1f}/s,"
+          f" CPU {raw_cpu:4.1f} ms) | gateway {gate_ms:6.1f} ms/cycle ({gate_rate:5.1f}/s,"
+          f" CPU {gate_cpu:4.1f} ms) | ratio per cycle {gate_ms / raw_ms:4.2f}x, throughput"
+          f" {raw_rate / gate_rate:4.2f}x, CPU {gate_cpu / raw_cpu:4.2f}x", flush=True)
 
 
 async def measure(backend: str, make_url: Any, cycles: int) -> None:
     for clients in (1, 16):
         raw = await raw_cycles(make_url(), clients, cycles)
+        raw_cpu = CPU["last"]
         url = make_url()
         db.upgrade(url)
         gated = await gateway_cycles(url, clients, cycles)
-        report(backend, clients, raw, gated)
+        report(backend, clients, raw, gated, (raw_cpu, CPU["last"]))
 
 
 async def breakdown(url: str, cycles: int) -> None:

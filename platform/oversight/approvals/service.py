@@ -385,7 +385,8 @@ def close_requests(session: Session, requests: Sequence[ApprovalRequest], *, sta
         request.closed_at = now
         if reason and request.reason is None:
             request.reason = reason
-        write_changes(session, request)
+        if len(requests) == 1:  # a resume's own request: one Core UPDATE; many (a stop):
+            write_changes(session, request)  # the flush sends them as one executemany
         ledger.append_record(session, action=action, actor=actor, subject=subject_of(request),
                              policy=request.policy_version, time=now, data={"reason": reason})
     session.flush()

@@ -54,6 +54,18 @@ async def test_reject_on_timeout_resumes_the_graph_with_a_rejection(gateway, swe
     assert len(ledger(gateway.sessions, action="request.rejected")) == 1
 
 
+async def test_a_rejection_on_timeout_tells_the_graph_who_had_approved(gateway, sweeper, clock):
+    view = await ask(gateway, "deploy.reject-two")  # two DBAs needed; only one came
+    request = view.pending[0]
+    await gateway.decide(request.id, principal=DANA, decision="approve",
+                         payload_digest=request.payload_digest)
+    assert request_row(gateway.sessions, request.id).status == "pending"
+    clock.advance(minutes=10)
+    assert (await sweep(sweeper)).rejected == 1
+    decision = (await gateway.thread(view.id)).values["decision"]
+    assert decision["outcome"] == "reject" and decision["approvers"] == ["dana"]
+
+
 async def test_expire_closes_request_and_thread_without_resuming(gateway, sweeper, clock):
     view = await ask(gateway, "deploy.expire")
     request = view.pending[0]

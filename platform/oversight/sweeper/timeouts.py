@@ -87,9 +87,9 @@ def settle(session: Session, *, gateway: Gateway, ids: Sequence[str],
     for request in mine:
         by_thread[request.thread_id].append(request)
     threads, open_rows = lock_threads(session, list(by_thread), locked=mine)
-    # a rejection resumes with who decided what so far: read them for the batch at once
-    decided = approvals.decisions_by_request(
-        session, [r.id for rows in open_rows.values() for r in rows]) if due_by else {}
+    # a rejection resumes with who decided what so far: read for the batch at once, when
+    # the first rejection needs them
+    decided = _BatchDecisions(session, [r.id for rows in open_rows.values() for r in rows])
     recheck: set[str] = set()
     for thread_id, requests in by_thread.items():
         thread, rows = threads.get(thread_id), open_rows.get(thread_id)
@@ -150,6 +150,19 @@ def lock_threads(session: Session, thread_ids: Sequence[str],
     return {t: threads[t] for t in complete}, complete
 
 
+class _BatchDecisions:
+    """The decisions on a batch's requests, read in one query the first time one is asked."""
+
+    def __init__(self, session: Session, request_ids: list[str]) -> None:
+        self._session, self._ids = session, request_ids
+        self._found: dict[str, tuple[ApprovalDecision, ...]] | None = None
+
+    def get(self, request_id: str) -> tuple[ApprovalDecision, ...]:
+        if self._found is None:
+            self._found = approvals.decisions_by_request(self._session, self._ids)
+        return self._found.get(request_id, ())
+
+
 def graph_state(gateway: Gateway, graph: str) -> str:
     """``registered``, ``missing``, or ``unknown`` when nothing at all is registered here
     (a misconfigured sweeper must not fail every thread it sees)."""
@@ -162,7 +175,7 @@ def graph_state(gateway: Gateway, graph: str) -> str:
 
 def _apply_timeout(session: Session, gateway: Gateway, thread: Thread, request: ApprovalRequest,
                    rows: Sequence[ApprovalRequest], now: dt.datetime, tally: Counter[str],
-                   decided: Mapping[str, tuple[ApprovalDecision, ...]]) -> None:
+                   decided: _BatchDecisions) -> None:
     requirement = _requirement(request.requirement)
     if requirement is None:  # decided by policy: never pending
         return
@@ -237,7 +250,7 @@ def _expire(session: Session, thread: Thread, request: ApprovalRequest,
 
 def _reject(session: Session, gateway: Gateway, thread: Thread, request: ApprovalRequest,
             rows: Sequence[ApprovalRequest], now: dt.datetime,
-            decided: Mapping[str, tuple[ApprovalDecision, ...]]) -> None:
+            decided: _BatchDecisions) -> None:
     reason = (f"the deadline passed at {_iso(request.deadline_at)} with no decision; rule "
               f"{request.rule_id!r} rejects on timeout")
     request.status, request.outcome, request.reason, request.decided_at = (
@@ -248,5 +261,5 @@ def _reject(session: Session, gateway: Gateway, thread: Thread, request: Approva
                    key=lambda r: r.part)
     if len(parts) == request.parts and all(p.status in FINAL_STATUSES for p in parts):
         gateway.enqueue_resume(session, parts, now=now,
-                               decisions={p.id: decided.get(p.id, ()) for p in parts})
+                               decisions={p.id: decided.get(p.id) for p in parts})
         thread.status, thread.updated_at = "running", now

@@ -202,9 +202,15 @@ def payload_digest(key: bytes, payload: Any) -> str:
 
     Raises ``CanonicalizationError`` for a payload RFC 8785 cannot encode.
     """
+    return canonical_payload_digest(key, canonical_json(payload))
+
+
+def canonical_payload_digest(key: bytes, canonical: bytes) -> str:
+    """``payload_digest`` of a payload given as its canonical JSON bytes already (a writer
+    that stores those bytes encodes the payload once)."""
     if not isinstance(key, bytes | bytearray) or not key:
         raise ValueError("the payload key must be non-empty bytes")
-    mac = hmac.new(bytes(key), canonical_json(payload), hashlib.sha256)
+    mac = hmac.new(bytes(key), canonical, hashlib.sha256)
     return _DIGEST_PREFIX + mac.hexdigest()
 
 

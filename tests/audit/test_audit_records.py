@@ -18,6 +18,7 @@ from oversight_audit import (
     MalformedRecord,
     Record,
     canonical_json,
+    canonical_payload_digest,
     compute_record_hash,
     finalize_record,
     new_payload_key,
@@ -144,6 +145,11 @@ def test_payload_digests_are_keyed_and_compared_safely() -> None:
     assert not verify_payload_digest(digest, new_payload_key(), payload)
     assert not verify_payload_digest(digest, key, float("nan"))
     assert payload_digest(key, payload) != payload_digest(new_payload_key(), payload)
+    # from the canonical bytes a writer stores: the same digest, and only for those bytes
+    assert canonical_payload_digest(key, canonical_json(payload)) == digest
+    assert canonical_payload_digest(key, b'{"a":null,"b":[1,2.5,"u"]}') != digest
+    with pytest.raises(ValueError):
+        canonical_payload_digest(b"", canonical_json(payload))
 
 
 # --- The bundle verifier's fast path must accept only what the reference accepts. ---

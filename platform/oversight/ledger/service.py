@@ -23,9 +23,9 @@ from oversight.ledger.models import LedgerCheckpoint, LedgerPayload, LedgerQueue
 from oversight_audit import (
     MalformedRecord,
     canonical_json,
+    canonical_payload_digest,
     check_record_fields,
     new_payload_key,
-    payload_digest,
 )
 
 _APPENDED = "oversight.ledger.appended"
@@ -66,8 +66,9 @@ def append_record(
     digest: str | None = None
     if payload is not None:
         key = new_payload_key()
-        digest = payload_digest(key, payload)
-        payload_json = canonical_json(payload).decode()
+        canonical = canonical_json(payload)  # encoded once: digested and stored
+        digest = canonical_payload_digest(key, canonical)
+        payload_json = canonical.decode()
     fields = {
         "time": format_time(moment),
         "actor": actor.to_record(),

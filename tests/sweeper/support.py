@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from oversight.approvals.models import ApprovalRequest
-from oversight.gateway.service import Gateway, ThreadView
+from oversight.gateway.registration import ThreadView
+from oversight.gateway.service import Gateway
 from oversight.ledger import service as ledger_service
 from tests.gateway.conftest import RILEY
 

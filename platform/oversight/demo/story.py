@@ -16,7 +16,8 @@ from typing import Any
 from oversight.approvals.exceptions import DecisionRefused
 from oversight.approvals.models import ApprovalRequest
 from oversight.demo.users import demo_user
-from oversight.gateway.service import Gateway, ThreadView
+from oversight.gateway.registration import ThreadView
+from oversight.gateway.service import Gateway
 
 
 class DemoClock:

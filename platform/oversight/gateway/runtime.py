@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oversight.config import Settings
 from oversight.gateway.checkpointer import open_checkpointer
-from oversight.gateway.service import Gateway, PolicyEvaluator
+from oversight.gateway.registration import PolicyEvaluator
+from oversight.gateway.service import Gateway
 from oversight.policy import PolicySet, load_policy_set
 
 

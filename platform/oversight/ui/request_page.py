@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oversight.approvals import rules
+from oversight.approvals.checks import approved_earlier_step
 from oversight.approvals.exceptions import ApprovalNotFound, DecisionRefused, StepUpRequired
 from oversight.approvals.history import event_of
 from oversight.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalView
-from oversight.approvals.service import approved_earlier_step, decisions_of, requirement_of
+from oversight.approvals.service import decisions_of, requirement_of
 from oversight.approvals.visibility import has_decided, may_see
 from oversight.auth.csrf import uses_bearer_token, verify_csrf
 from oversight.auth.forms import urlencoded_form

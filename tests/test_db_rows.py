@@ -131,3 +131,16 @@ def test_write_changes_leaves_a_pending_object_to_the_flush(sessions, statements
         assert statements == []
     with sessions() as session:
         assert session.get(ApprovalRequest, request.id).status == "denied"
+
+
+def test_insert_row_refuses_to_guess_a_computed_default(sessions):
+    from oversight.gateway.models import ResumeJob
+
+    with sessions() as session, session.begin():
+        thread_id = _thread(session)
+        session.flush()
+        job = ResumeJob(thread_id=thread_id, interrupt_id="i", status="queued", attempts=0,
+                        created_at=NOW)  # its id comes from the database
+        with pytest.raises(TypeError, match=r"ResumeJob\.id must be set"):
+            db.insert_row(session, job)
+        session.rollback()

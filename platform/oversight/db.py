@@ -176,6 +176,17 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 _INSERTS: dict[type[Base], tuple[Insert, tuple[tuple[str, Any], ...]]] = {}
+_NO_DEFAULT = object()
+
+
+def _unset_value(column: Any) -> Any:
+    """What an unset column is written as: its scalar default, else None; a default that is
+    computed (a callable, a server default, an autoincrement key) cannot be known here."""
+    if column.default is not None:
+        return column.default.arg if column.default.is_scalar else _NO_DEFAULT
+    if column.server_default is not None or (column.primary_key and column.autoincrement is True):
+        return _NO_DEFAULT
+    return None
 
 
 def insert_row(session: Session, obj: Base, *, attach: bool = True) -> None:
@@ -190,17 +201,15 @@ def insert_row(session: Session, obj: Base, *, attach: bool = True) -> None:
     """
     cls = type(obj)
     if cls not in _INSERTS:
-        mapper = inspect(cls)
-        columns = tuple(
-            (attr.key, attr.columns[0].default.arg
-             if attr.columns[0].default is not None and attr.columns[0].default.is_scalar
-             else None)
-            for attr in mapper.column_attrs)
-        _INSERTS[cls] = (insert(cls), columns)
+        _INSERTS[cls] = (insert(cls), tuple(
+            (attr.key, _unset_value(attr.columns[0])) for attr in inspect(cls).column_attrs))
     statement, columns = _INSERTS[cls]
     state = obj.__dict__
     for key, default in columns:
         if key not in state:
+            if default is _NO_DEFAULT:
+                raise TypeError(f"insert_row: {cls.__name__}.{key} must be set (its default "
+                                "is computed, by Python or by the database)")
             setattr(obj, key, default)
     if session.new:
         session.flush()

@@ -30,9 +30,11 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"BROWSER TESTS SKIPPED: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A Playwright ``Browser`` on Debian's Chromium."""
+    """A Playwright ``Browser`` on Debian's Chromium, for one test module: Playwright's sync
+    API keeps an event loop running in the main thread until it stops, and an async test
+    collected after it could not start its own."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

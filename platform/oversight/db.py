@@ -191,7 +191,7 @@ def _unset_value(column: Any) -> Any:
 
 def insert_row(session: Session, obj: Base, *, attach: bool = True) -> None:
     """INSERT a new object's row with one Core statement, instead of the unit of work's
-    flush (which costs several times the statement on a hot path).
+    flush (which costs more CPU than the statement itself on a hot path).
 
     Every column the object leaves unset takes its scalar ``default`` (else ``None``), on the
     row and on the object, so nothing is left to load. With ``attach`` the object then joins
@@ -224,8 +224,8 @@ _UPDATES: dict[type[Base], Update] = {}
 
 def write_changes(session: Session, obj: Base) -> None:
     """UPDATE the columns changed on a persistent object with one Core statement by its
-    primary key, and mark them clean (the unit of work's flush of one object costs several
-    times the statement). A pending or unchanged object is left to the flush."""
+    primary key, and mark them clean (the unit of work's flush of one object costs more CPU
+    than the statement). A pending or unchanged object is left to the flush."""
     state = inspect(obj)
     if state.key is None or not state.committed_state:
         return

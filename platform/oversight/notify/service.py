@@ -32,6 +32,6 @@ def enqueue(session: Session, *, channels: Iterable[str], event: str, facts: Map
     if rows:
         if session.new:
             session.flush()  # the request a notification refers to may be pending still
-        # one Core statement: the unit of work's flush costs several times the insert
+        # one Core statement: the unit of work's flush costs more than the insert itself
         session.connection().execute(_INSERT, rows if len(rows) > 1 else rows[0])
     return len(rows)

@@ -264,31 +264,36 @@ class Gateway:
         """
         done = 0
         while done < limit:
-            def claim(session: Session, size: int = min(batch, limit - done)
-                      ) -> list[threads.ClaimedJob]:
-                graphs: dict[str, str] = {}
-                claimed = threads.claim_copies(session, self.runner_id, self.lease, self.clock(),
-                                               thread_id, size, graphs)
-                for thread, graph in graphs.items():
-                    self._remember_graph(thread, graph)
-                return claimed
+            graphs: dict[str, str] = {}  # filled by the claim, remembered here
+
+            def claim(session: Session, size: int = min(batch, limit - done),
+                      graphs: dict[str, str] = graphs) -> list[threads.ClaimedJob]:
+                return threads.claim_copies(session, self.runner_id, self.lease, self.clock(),
+                                            thread_id, size, graphs)
             claimed = await self._tx(claim)
             if not claimed:
                 return done
+            for thread, graph in graphs.items():
+                self._remember_graph(thread, graph)
             live = await self._still_pending([job[1] for job in claimed])
             for job in claimed:
-                await self._run_claimed(job, live.get(job[1]) if live is not None else None)
+                await self._run_claimed(job, live[job[1]])
                 done += 1
         return done
 
-    async def _still_pending(self, thread_ids: list[str]) -> dict[str, frozenset[str]] | None:
-        """What each thread waits on now, from the checkpointer's tables in one query for a
-        whole batch (None for a checkpointer whose tables we do not read: each job then
-        reads its thread's state)."""
-        if not heads.reads_tables(self.checkpointer):
-            return None
-        found = await heads.heads_of(self.checkpointer, thread_ids)
-        return {t: found[t].live_ids() if t in found else frozenset() for t in thread_ids}
+    async def _still_pending(self, thread_ids: list[str]) -> dict[str, frozenset[str]]:
+        """What each thread waits on now: from the checkpointer's tables in one query for a
+        whole batch, or, for a checkpointer whose tables we do not read, from each
+        thread's state."""
+        if heads.reads_tables(self.checkpointer):
+            found = await heads.heads_of(self.checkpointer, thread_ids)
+            return {t: found[t].live_ids() if t in found else frozenset() for t in thread_ids}
+        live = {}
+        for thread_id in thread_ids:
+            graph = self.registry.compiled(await self._graph_name(thread_id), self.checkpointer)
+            state = await graph.aget_state(self._config(thread_id))
+            live[thread_id] = frozenset(d.interrupt_id for d in threads.drafts_of(state))
+        return live
 
     async def _run_claimed(self, job: threads.ClaimedJob, live: frozenset[str] | None = None
                            ) -> ThreadView | None:
@@ -308,14 +313,8 @@ class Gateway:
         # every claim looked at the stops in its own transaction: a stopped thread's job
         # stays queued until the stop is lifted; the checkpointer says whether the interrupt
         # still waits (a retried job whose resume was applied already does not run again)
-        graph_name = await self._graph_name(thread_id)
         if live is None:
-            pending = await self._still_pending([thread_id])
-            if pending is None:
-                graph = self.registry.compiled(graph_name, self.checkpointer)
-                state = await graph.aget_state(self._config(thread_id))
-                pending = {thread_id: frozenset(d.interrupt_id for d in threads.drafts_of(state))}
-            live = pending[thread_id]
+            live = (await self._still_pending([thread_id]))[thread_id]
         if interrupt_id not in live:
             await self._tx(lambda s: threads.skip_job(s, job_id, thread_id, interrupt_id,
                                                       self.clock()))

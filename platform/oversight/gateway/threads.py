@@ -194,5 +194,4 @@ def refuse_breakpoint(session: Session, job_id: int, thread_id: str, interrupt_i
     approvals.close_requests(session, requests_of(session, thread_id, interrupt_id),
                              status="resumed", action="resume.applied", actor=RUNNER,
                              reason="the step was rejected; the thread stops here", now=now)
-    lock_thread(session, thread_id)
     set_thread(session, thread_id, status="rejected", now=now)
